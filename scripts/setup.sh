@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs whatever Hearth needs that this machine lacks: Debian packages (apt, through sudo when
+# not root) and npm packages. Idempotent, and quick when nothing is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# Debian packages the build and the tests need, one per line: "package  why".
+DEB_PACKAGES=(
+  "pkg-config    finds system libraries for Rust crates"
+)
+
+need_cmd() {
+  command -v "$1" >/dev/null 2>&1 || { say "$1 is missing: $2"; exit 1; }
+}
+need_cmd cargo "install Rust from https://rustup.rs, then run this again"
+need_cmd node "install Node.js 18 or newer, then run this again"
+need_cmd npm "install npm (it comes with Node.js), then run this again"
+
+missing=()
+for entry in "${DEB_PACKAGES[@]}"; do
+  pkg=${entry%% *}
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  command -v apt-get >/dev/null 2>&1 || { say "missing ${missing[*]}, and this is not a Debian/Ubuntu system: install them by hand"; exit 1; }
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { say "missing ${missing[*]}: run as root or install sudo"; exit 1; }
+    sudo=(sudo)
+  fi
+  say "installing ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages: install when node_modules is missing or older than the lock file.
+if [ -f package-lock.json ]; then
+  stamp=node_modules/.package-lock.json
+  if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+    say "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi

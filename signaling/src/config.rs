@@ -1,0 +1,72 @@
+//! Everything a running server is told from outside: ICE servers, limits, and which origins may
+//! connect. Passed into [`crate::serve`] as a value; there is no global configuration.
+
+use crate::ice::IceConfig;
+use std::time::Duration;
+
+/// The server's configuration. `Config::default()` is what the standalone binary uses without flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// STUN and TURN servers handed to clients in `welcome` and `/ice-servers`.
+    pub ice: IceConfig,
+    /// Limits that protect the server and the other clients from one client.
+    pub limits: Limits,
+    /// Origins allowed besides the page's own and the desktop app's (exact `scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    /// Believe `X-Forwarded-For` / `X-Forwarded-Host` (only behind a reverse proxy that sets them).
+    pub trust_proxy: bool,
+    /// Serve the embedded UI at `/`. The desktop app's host mode turns it off when it has no use for it.
+    pub serve_ui: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ice: IceConfig::default(),
+            limits: Limits::default(),
+            allowed_origins: Vec::new(),
+            trust_proxy: false,
+            serve_ui: true,
+        }
+    }
+}
+
+/// Hard limits. Each has a test that shows what happens past it.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest text frame processed; a larger one is answered `too-large` and skipped.
+    pub max_message_bytes: usize,
+    /// Peers a room holds; the next `join` is answered `room-full`.
+    pub max_peers_per_room: usize,
+    /// Open WebSocket connections; further upgrade requests get 503.
+    pub max_connections: usize,
+    /// Time a connection may stay without being in a room before `join-timeout` and close.
+    pub join_timeout: Duration,
+    /// How often the server sends a WebSocket ping.
+    pub heartbeat_interval: Duration,
+    /// A peer from which nothing (not even a pong) arrived for this long is dropped.
+    pub peer_timeout: Duration,
+    /// Messages allowed per second, sustained.
+    pub rate_per_sec: f64,
+    /// Messages allowed in a burst above the sustained rate.
+    pub rate_burst: f64,
+    /// Frames waiting to be written to one peer; past it the peer is disconnected, so a client that
+    /// stops reading can never hold memory or slow down its room.
+    pub send_queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 64 * 1024,
+            max_peers_per_room: 2,
+            max_connections: 20_000,
+            join_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(10),
+            peer_timeout: Duration::from_secs(30),
+            rate_per_sec: 50.0,
+            rate_burst: 200.0,
+            send_queue: 256,
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! HTTP routes: the WebSocket upgrade (with the origin check and connection cap), `/ice-servers`,
+//! `/healthz`, and the embedded UI.
+
+use crate::state::AppState;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use include_dir::{include_dir, Dir};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The UI in `ui/`, built into the binary so the server works from any directory.
+static UI: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../ui");
+
+/// Origins of the desktop app's webview on each platform.
+pub const DESKTOP_ORIGINS: [&str; 3] = [
+    "tauri://localhost",
+    "http://tauri.localhost",
+    "https://tauri.localhost",
+];
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let mut router = Router::new()
+        .route("/ws", get(websocket))
+        .route("/ice-servers", get(ice_servers))
+        .route("/healthz", get(healthz));
+    if state.config.serve_ui {
+        router = router.fallback(get(ui_file));
+    }
+    router.with_state(state)
+}
+
+async fn websocket(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer_addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let client = client_address(&headers, peer_addr, state.config.trust_proxy);
+    if let Err(origin) = check_origin(
+        &headers,
+        &state.config.allowed_origins,
+        state.config.trust_proxy,
+    ) {
+        tracing::warn!(%client, %origin, "refused a WebSocket from another origin");
+        return (
+            StatusCode::FORBIDDEN,
+            format!("Origin {origin} may not use this server.\n"),
+        )
+            .into_response();
+    }
+    if state.shutdown.is_cancelled() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is shutting down.\n",
+        )
+            .into_response();
+    }
+    let Some(slot) = state.admit() else {
+        tracing::warn!(%client, "refused a WebSocket: connection limit reached");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is at its connection limit; try again later.\n",
+        )
+            .into_response();
+    };
+    let max = state.config.limits.max_message_bytes;
+    // Frames past the soft limit get a `too-large` reply and the connection lives on; only frames
+    // far past it are refused by the WebSocket layer itself, which closes with 1009.
+    let hard_max = max.saturating_mul(4).max(max + 16 * 1024);
+    let token = state.sessions.token();
+    upgrade
+        // tungstenite reserves its read buffer per connection; signaling frames are small, and
+        // the buffer grows for the rare large one.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(hard_max)
+        .max_frame_size(hard_max)
+        .on_upgrade(move |socket| async move {
+            crate::session::run(socket, state, client).await;
+            drop((slot, token));
+        })
+}
+
+async fn ice_servers(State(state): State<Arc<AppState>>) -> Response {
+    let id = crate::protocol::PeerId::random();
+    let servers = state.config.ice.ice_servers(SystemTime::now(), id.as_str());
+    let mut response = Json(serde_json::json!({ "iceServers": servers })).into_response();
+    // Credentials inside; never let a cache keep them.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "rooms": state.rooms.room_count() }))
+}
+
+async fn ui_file(uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    let path = if path.is_empty() || path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path.to_owned()
+    };
+    let Some(file) = UI.get_file(&path) else {
+        return (StatusCode::NOT_FOUND, "Not found\n").into_response();
+    };
+    let headers = [
+        (header::CONTENT_TYPE, content_type(&path)),
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    (headers, file.contents()).into_response()
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "wav" => "audio/wav",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The client's address for logs: the socket's, or the first `X-Forwarded-For` hop when a trusted
+/// proxy sets it.
+fn client_address(headers: &HeaderMap, peer: SocketAddr, trust_proxy: bool) -> String {
+    if trust_proxy {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        if let Some(ip) = forwarded {
+            return ip.to_owned();
+        }
+    }
+    peer.ip().to_string()
+}
+
+/// Allows no Origin (native clients), the page's own origin, the desktop app, and the configured
+/// list. Returns the refused origin otherwise.
+fn check_origin(headers: &HeaderMap, allowed: &[String], trust_proxy: bool) -> Result<(), String> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().map_err(|_| "(not text)".to_owned())?;
+    if DESKTOP_ORIGINS.contains(&origin)
+        || allowed
+            .iter()
+            .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+    {
+        return Ok(());
+    }
+    let host = trust_proxy
+        .then(|| headers.get("x-forwarded-host"))
+        .flatten()
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|h| h.to_str().ok());
+    let origin_authority = origin.split_once("://").map(|(_, rest)| rest);
+    match (origin_authority, host) {
+        (Some(authority), Some(host)) if authority.eq_ignore_ascii_case(host) => Ok(()),
+        _ => Err(origin.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    header::HeaderName::from_static(k),
+                    HeaderValue::from_static(v),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn origins() {
+        let none: &[String] = &[];
+        assert!(check_origin(&headers(&[("host", "a:1")]), none, false).is_ok());
+        assert!(check_origin(
+            &headers(&[("host", "a:1"), ("origin", "http://a:1")]),
+            none,
+            false
+        )
+        .is_ok());
+        assert!(check_origin(
+            &headers(&[("host", "a:1"), ("origin", "http://b:1")]),
+            none,
+            false
+        )
+        .is_err());
+        assert!(check_origin(
+            &headers(&[("host", "a:1"), ("origin", "tauri://localhost")]),
+            none,
+            false
+        )
+        .is_ok());
+        assert!(check_origin(
+            &headers(&[("host", "a:1"), ("origin", "null")]),
+            none,
+            false
+        )
+        .is_err());
+        let allowed = ["https://b.example".to_owned()];
+        assert!(check_origin(
+            &headers(&[("host", "a:1"), ("origin", "https://b.example")]),
+            &allowed,
+            false
+        )
+        .is_ok());
+        let proxied = headers(&[
+            ("host", "127.0.0.1:7878"),
+            ("x-forwarded-host", "hearth.example"),
+            ("origin", "https://hearth.example"),
+        ]);
+        assert!(check_origin(&proxied, none, true).is_ok());
+        assert!(check_origin(&proxied, none, false).is_err());
+    }
+
+    #[test]
+    fn forwarded_for_only_when_trusted() {
+        let h = headers(&[("x-forwarded-for", "203.0.113.9, 10.0.0.1")]);
+        let peer: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        assert_eq!(client_address(&h, peer, true), "203.0.113.9");
+        assert_eq!(client_address(&h, peer, false), "127.0.0.1");
+    }
+
+    #[test]
+    fn the_ui_is_embedded() {
+        let index = UI
+            .get_file("index.html")
+            .expect("ui/index.html is embedded");
+        let html = index.contents_utf8().expect("utf-8");
+        assert!(html.contains(r#"id="localVideo""#) && html.contains(r#"id="remoteVideo""#));
+    }
+}

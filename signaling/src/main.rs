@@ -1,0 +1,137 @@
+//! The standalone signaling server: reads flags and environment, binds, and calls `signaling::serve`.
+
+use anyhow::Context as _;
+use clap::Parser;
+use signaling::{Config, IceConfig, Limits};
+use std::io::Write as _;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+const ENVIRONMENT: &str = "\
+ICE servers (environment or .env only, never flags, so secrets stay out of `ps`):
+  STUN_SERVER_ID    STUN URL(s), comma-separated, e.g. stun:stun.example.org:3478
+  TURN_URLS         TURN URL(s), comma-separated, e.g. turn:turn.example.org:3478,turns:turn.example.org:5349
+  TURN_USERNAME     static TURN username (with TURN_CREDENTIAL)
+  TURN_CREDENTIAL   static TURN password, handed to every client
+  TURN_SECRET       coturn `static-auth-secret`: clients get time-limited credentials instead;
+                    the secret itself never leaves this server
+  TURN_TTL_SECS     lifetime of those credentials in seconds [default: 86400]
+
+Other variables:
+  RUST_LOG          log filter, e.g. info or signaling=debug [default: info]
+
+A .env file in the working directory is read first; real environment variables win over it.";
+
+/// Hearth's signaling server: rooms, relay, ICE configuration, and the Hearth web UI at /.
+#[derive(Debug, Parser)]
+#[command(version, after_help = ENVIRONMENT)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "SIGNALING_ADDR", default_value = "127.0.0.1:7878")]
+    addr: String,
+    /// Largest message in bytes; larger ones are answered `too-large`.
+    #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = Limits::default().max_message_bytes)]
+    max_message_bytes: usize,
+    /// People per room.
+    #[arg(long, env = "MAX_PEERS_PER_ROOM", default_value_t = Limits::default().max_peers_per_room)]
+    max_peers_per_room: usize,
+    /// Open WebSocket connections; more get HTTP 503.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a connection may stay without joining a room.
+    #[arg(long, env = "JOIN_TIMEOUT_SECS", default_value_t = Limits::default().join_timeout.as_secs())]
+    join_timeout_secs: u64,
+    /// Messages per second allowed per connection, sustained.
+    #[arg(long, env = "RATE_PER_SEC", default_value_t = Limits::default().rate_per_sec)]
+    rate_per_sec: f64,
+    /// Messages allowed in a burst per connection.
+    #[arg(long, env = "RATE_BURST", default_value_t = Limits::default().rate_burst)]
+    rate_burst: f64,
+    /// Further origins allowed to open WebSockets, comma-separated (e.g. https://hearth.example.org).
+    /// The page's own origin and the desktop app are always allowed.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+    /// Behind a reverse proxy: take the client address from X-Forwarded-For and the host from
+    /// X-Forwarded-Host.
+    #[arg(long, env = "TRUST_PROXY")]
+    trust_proxy: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // Read .env before clap, so its values count as environment.
+    let dotenv = dotenvy::dotenv();
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match dotenv {
+        Ok(path) => tracing::info!(path = %path.display(), "read .env"),
+        Err(e) if e.not_found() => {}
+        Err(e) => anyhow::bail!("could not read .env: {e}"),
+    }
+
+    let ice = IceConfig::from_env().context("the ICE server configuration is not usable")?;
+    let config = Config {
+        ice,
+        limits: Limits {
+            max_message_bytes: args.max_message_bytes,
+            max_peers_per_room: args.max_peers_per_room.max(1),
+            max_connections: args.max_connections,
+            join_timeout: Duration::from_secs(args.join_timeout_secs),
+            rate_per_sec: args.rate_per_sec,
+            rate_burst: args.rate_burst.max(1.0),
+            ..Limits::default()
+        },
+        allowed_origins: args
+            .allowed_origins
+            .into_iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect(),
+        trust_proxy: args.trust_proxy,
+        serve_ui: true,
+    };
+
+    let listener = TcpListener::bind(&args.addr)
+        .await
+        .with_context(|| format!("could not listen on {}", args.addr))?;
+    let local = listener.local_addr()?;
+    // Scripts wait for this exact line, so print it on stdout and flush it.
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "listening on http://{local}")?;
+    stdout.flush()?;
+
+    signaling::serve(listener, config, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+}

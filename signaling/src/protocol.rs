@@ -1,0 +1,455 @@
+//! The wire protocol: one JSON object per WebSocket text frame, tagged by `type`.
+//!
+//! `docs/PROTOCOL.md` is the same catalogue in prose; keep the two in step. The server never looks
+//! inside a signal's `data`: it is carried as raw JSON text and relayed byte for byte.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// Longest room name and display name, in characters.
+pub const MAX_ROOM_LEN: usize = 64;
+/// Longest display name, in characters (after trimming).
+pub const MAX_NAME_LEN: usize = 64;
+
+/// A message from a client to the server.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ClientMessage {
+    /// Enter a room under a display name.
+    Join { room: String, name: String },
+    /// Relay `data` to one peer of the room (`to`), or to every other peer when `to` is absent.
+    Signal {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        to: Option<PeerId>,
+        data: Box<RawValue>,
+    },
+    /// Leave the room; the connection stays open and may join again.
+    Leave,
+    /// Application-level liveness check, answered by [`ServerMessage::Pong`].
+    Ping,
+}
+
+/// A message from the server to a client.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ServerMessage<'a> {
+    /// The join succeeded: who you are, who is already there, and how to reach them.
+    Welcome {
+        id: &'a PeerId,
+        room: &'a str,
+        peers: Vec<PeerInfo>,
+        #[serde(rename = "iceServers")]
+        ice_servers: &'a [crate::ice::IceServer],
+    },
+    /// Someone entered your room.
+    PeerJoined { peer: PeerInfo },
+    /// Someone left your room (by `leave`, by closing, or by being dropped).
+    PeerLeft { id: &'a PeerId },
+    /// A relayed signal; `data` is exactly what the sender sent.
+    Signal {
+        from: &'a PeerId,
+        data: &'a RawValue,
+    },
+    /// Answer to `ping`.
+    Pong,
+    /// A request could not be carried out; see [`ErrorCode`].
+    Error { code: ErrorCode, message: &'a str },
+}
+
+impl ServerMessage<'_> {
+    /// The frame text. Serialising these types cannot fail: every field is a string, a list of
+    /// strings or already-valid JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            // Unreachable in practice; still answer with a well-formed frame rather than panic.
+            tracing::error!(error = %e, "could not serialise a server message");
+            r#"{"type":"error","code":"internal","message":"The server could not encode a reply."}"#
+                .to_owned()
+        })
+    }
+}
+
+/// A peer as the others in its room see it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PeerInfo {
+    pub id: PeerId,
+    pub name: String,
+}
+
+/// A server-made, unguessable peer identifier (128 random bits, hex).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PeerId(String);
+
+impl PeerId {
+    /// A fresh identifier from the operating system's random source.
+    pub fn random() -> Self {
+        let bits: u128 = rand::random();
+        PeerId(format!("{bits:032x}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for PeerId {
+    fn from(s: &str) -> Self {
+        PeerId(s.to_owned())
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a request failed. Serialised in kebab-case: `bad-message`, `room-full`, ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    /// Not JSON, not an object, an unknown `type`, a missing field, or a binary frame.
+    BadMessage,
+    /// `signal` or `leave` before a successful `join`.
+    NotJoined,
+    /// `join` while already in a room.
+    AlreadyJoined,
+    /// The room name is not 1 to 64 of `[A-Za-z0-9_-]`.
+    BadRoom,
+    /// The display name is empty after trimming, too long, or has control characters.
+    BadName,
+    /// The room already holds its maximum number of peers.
+    RoomFull,
+    /// `to` names no peer of your room.
+    UnknownPeer,
+    /// The frame is larger than the server accepts.
+    TooLarge,
+    /// The connection sent faster than its rate limit allows; the message was not processed.
+    RateLimited,
+    /// No `join` arrived in time; the server closes the connection after this error.
+    JoinTimeout,
+}
+
+/// Why a frame could not be read as a [`ClientMessage`]; each maps to one error reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("{0}")]
+    BadMessage(String),
+    #[error("{0}")]
+    BadRoom(String),
+    #[error("{0}")]
+    BadName(String),
+}
+
+impl ParseError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ParseError::BadMessage(_) => ErrorCode::BadMessage,
+            ParseError::BadRoom(_) => ErrorCode::BadRoom,
+            ParseError::BadName(_) => ErrorCode::BadName,
+        }
+    }
+}
+
+/// Every field any client message may carry. Internally tagged enums buffer their content, which
+/// `RawValue` cannot survive, so frames are read into this flat shape and then checked by `type`.
+#[derive(Deserialize)]
+struct Frame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    room: Option<&'a RawValue>,
+    #[serde(borrow)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    to: Option<&'a RawValue>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+impl ClientMessage {
+    /// Reads one text frame. Unknown extra fields are ignored so that clients can grow.
+    pub fn parse(text: &str) -> Result<ClientMessage, ParseError> {
+        let frame: Frame<'_> = serde_json::from_str(text).map_err(|e| {
+            ParseError::BadMessage(format!("The message is not a JSON object: {e}."))
+        })?;
+        let kind = frame
+            .kind
+            .and_then(json_str)
+            .ok_or_else(|| ParseError::BadMessage("The message has no string \"type\".".into()))?;
+        match kind.as_str() {
+            "join" => {
+                let room = frame.room.and_then(json_str).ok_or_else(|| {
+                    ParseError::BadRoom(
+                        "\"room\" must be a string of 1 to 64 letters, digits, '-' or '_'.".into(),
+                    )
+                })?;
+                validate_room(&room)?;
+                let name = frame.name.and_then(json_str).ok_or_else(|| {
+                    ParseError::BadName("\"name\" must be a string of 1 to 64 characters.".into())
+                })?;
+                let name = validate_name(&name)?;
+                Ok(ClientMessage::Join { room, name })
+            }
+            "signal" => {
+                let to = match frame.to {
+                    None => None,
+                    Some(raw) if raw.get() == "null" => None,
+                    Some(raw) => Some(PeerId(json_str(raw).ok_or_else(|| {
+                        ParseError::BadMessage("\"to\" must be a peer id string.".into())
+                    })?)),
+                };
+                let data = frame.data.ok_or_else(|| {
+                    ParseError::BadMessage("A signal needs a \"data\" field.".into())
+                })?;
+                Ok(ClientMessage::Signal {
+                    to,
+                    data: data.to_owned(),
+                })
+            }
+            "leave" => Ok(ClientMessage::Leave),
+            "ping" => Ok(ClientMessage::Ping),
+            other => Err(ParseError::BadMessage(format!(
+                "Unknown message type {:?}; expected join, signal, leave or ping.",
+                truncate(other, 40)
+            ))),
+        }
+    }
+}
+
+/// The value as a Rust string when the raw JSON is a string.
+fn json_str(raw: &RawValue) -> Option<String> {
+    serde_json::from_str::<String>(raw.get()).ok()
+}
+
+fn truncate(s: &str, max_chars: usize) -> &str {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Checks a room name: 1 to 64 of `[A-Za-z0-9_-]`.
+pub fn validate_room(room: &str) -> Result<(), ParseError> {
+    let ok = !room.is_empty()
+        && room.len() <= MAX_ROOM_LEN
+        && room
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ParseError::BadRoom(
+            "A room name is 1 to 64 letters, digits, '-' or '_'.".into(),
+        ))
+    }
+}
+
+/// Checks and trims a display name: 1 to 64 characters, no control characters.
+pub fn validate_name(name: &str) -> Result<String, ParseError> {
+    let trimmed = name.trim();
+    let len = trimmed.chars().count();
+    if len == 0 || len > MAX_NAME_LEN {
+        return Err(ParseError::BadName(
+            "A display name is 1 to 64 characters (spaces around it do not count).".into(),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(ParseError::BadName(
+            "A display name cannot contain control characters.".into(),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn join_round_trips() {
+        let msg = ClientMessage::Join {
+            room: "kitchen".into(),
+            name: "Ada".into(),
+        };
+        let text = serde_json::to_string(&msg).expect("serialise");
+        assert_eq!(text, r#"{"type":"join","room":"kitchen","name":"Ada"}"#);
+        match ClientMessage::parse(&text).expect("parse") {
+            ClientMessage::Join { room, name } => {
+                assert_eq!((room.as_str(), name.as_str()), ("kitchen", "Ada"))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn signal_keeps_data_verbatim() {
+        let text = r#"{"type":"signal","to":"abc","data":{"b" : 1, "a":[1.0e3, "\u00e9"]}}"#;
+        match ClientMessage::parse(text).expect("parse") {
+            ClientMessage::Signal { to, data } => {
+                assert_eq!(to, Some(PeerId::from("abc")));
+                assert_eq!(data.get(), r#"{"b" : 1, "a":[1.0e3, "\u00e9"]}"#);
+                let again =
+                    serde_json::to_string(&ClientMessage::Signal { to, data }).expect("serialise");
+                assert_eq!(
+                    again,
+                    r#"{"type":"signal","to":"abc","data":{"b" : 1, "a":[1.0e3, "\u00e9"]}}"#
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn signal_without_to_is_a_broadcast() {
+        for text in [
+            r#"{"type":"signal","data":1}"#,
+            r#"{"type":"signal","to":null,"data":1}"#,
+        ] {
+            assert!(matches!(
+                ClientMessage::parse(text),
+                Ok(ClientMessage::Signal { to: None, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn leave_and_ping_round_trip() {
+        for (msg, text) in [
+            (ClientMessage::Leave, r#"{"type":"leave"}"#),
+            (ClientMessage::Ping, r#"{"type":"ping"}"#),
+        ] {
+            assert_eq!(serde_json::to_string(&msg).expect("serialise"), text);
+            assert_eq!(
+                format!("{:?}", ClientMessage::parse(text).expect("parse")),
+                format!("{msg:?}")
+            );
+        }
+    }
+
+    #[test]
+    fn server_messages_serialise_as_documented() {
+        let id = PeerId::from("p1");
+        let data = RawValue::from_string(r#"{"kind":"ring","name":"Ada"}"#.into()).expect("raw");
+        let cases = [
+            (ServerMessage::Pong, r#"{"type":"pong"}"#.to_owned()),
+            (
+                ServerMessage::PeerLeft { id: &id },
+                r#"{"type":"peer-left","id":"p1"}"#.to_owned(),
+            ),
+            (
+                ServerMessage::PeerJoined {
+                    peer: PeerInfo {
+                        id: id.clone(),
+                        name: "Ada".into(),
+                    },
+                },
+                r#"{"type":"peer-joined","peer":{"id":"p1","name":"Ada"}}"#.to_owned(),
+            ),
+            (
+                ServerMessage::Signal {
+                    from: &id,
+                    data: &data,
+                },
+                r#"{"type":"signal","from":"p1","data":{"kind":"ring","name":"Ada"}}"#.to_owned(),
+            ),
+            (
+                ServerMessage::Error {
+                    code: ErrorCode::RoomFull,
+                    message: "full",
+                },
+                r#"{"type":"error","code":"room-full","message":"full"}"#.to_owned(),
+            ),
+            (
+                ServerMessage::Welcome {
+                    id: &id,
+                    room: "r",
+                    peers: vec![],
+                    ice_servers: &[],
+                },
+                r#"{"type":"welcome","id":"p1","room":"r","peers":[],"iceServers":[]}"#.to_owned(),
+            ),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(msg.to_json(), want);
+        }
+    }
+
+    #[test]
+    fn bad_frames_get_the_right_code() {
+        let cases = [
+            ("", ErrorCode::BadMessage),
+            ("[]", ErrorCode::BadMessage),
+            ("{}", ErrorCode::BadMessage),
+            (r#"{"type":5}"#, ErrorCode::BadMessage),
+            (r#"{"type":"dance"}"#, ErrorCode::BadMessage),
+            (r#"{"type":"signal","to":"x"}"#, ErrorCode::BadMessage),
+            (
+                r#"{"type":"signal","to":7,"data":1}"#,
+                ErrorCode::BadMessage,
+            ),
+            (r#"{"type":"join","name":"Ada"}"#, ErrorCode::BadRoom),
+            (
+                r#"{"type":"join","room":"","name":"Ada"}"#,
+                ErrorCode::BadRoom,
+            ),
+            (
+                r#"{"type":"join","room":"a b","name":"Ada"}"#,
+                ErrorCode::BadRoom,
+            ),
+            (
+                r#"{"type":"join","room":12,"name":"Ada"}"#,
+                ErrorCode::BadRoom,
+            ),
+            (
+                r#"{"type":"join","room":"r","name":"   "}"#,
+                ErrorCode::BadName,
+            ),
+            (
+                r#"{"type":"join","room":"r","name":"a\u0007b"}"#,
+                ErrorCode::BadName,
+            ),
+            (r#"{"type":"join","room":"r"}"#, ErrorCode::BadName),
+        ];
+        for (text, code) in cases {
+            let err = ClientMessage::parse(text).expect_err(text);
+            assert_eq!(err.code(), code, "{text}");
+            assert!(!err.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn room_and_name_limits_are_inclusive() {
+        assert!(validate_room(&"a".repeat(64)).is_ok());
+        assert!(validate_room(&"a".repeat(65)).is_err());
+        assert!(validate_room("Az09_-").is_ok());
+        assert!(validate_room("é").is_err());
+        assert_eq!(
+            validate_name("  Ada Lovelace ").expect("ok"),
+            "Ada Lovelace"
+        );
+        assert!(validate_name(&"é".repeat(64)).is_ok());
+        assert!(validate_name(&"é".repeat(65)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = ClientMessage::parse(&text);
+        }
+
+        #[test]
+        fn any_json_value_as_data_is_relayed_verbatim(n in any::<i64>(), s in ".{0,40}") {
+            let data = serde_json::json!({"n": n, "s": s}).to_string();
+            let text = format!(r#"{{"type":"signal","data":{data}}}"#);
+            match ClientMessage::parse(&text) {
+                Ok(ClientMessage::Signal { data: got, .. }) => prop_assert_eq!(got.get(), data.as_str()),
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+    }
+}

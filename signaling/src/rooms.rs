@@ -1,0 +1,259 @@
+//! The room registry: who is in which room, and delivery of frames to them.
+//!
+//! Delivery never waits: each peer has a bounded outbox drained by its own writer task, and a
+//! peer whose outbox is full is told to disconnect (its `kick` token), so one slow reader cannot
+//! hold up the sender or anyone else in the room.
+
+use crate::protocol::{PeerId, PeerInfo, ServerMessage};
+use axum::extract::ws::{Message, Utf8Bytes};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Where frames for one peer go.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    pub tx: mpsc::Sender<Message>,
+    /// Cancelled when the outbox overflows: the peer's session ends and the room is told.
+    pub kick: CancellationToken,
+}
+
+impl Outbox {
+    /// Queues a frame without waiting. Returns false when the frame was not queued.
+    pub fn deliver(&self, msg: Message) -> bool {
+        match self.tx.try_send(msg) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.kick.cancel();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+struct Member {
+    id: PeerId,
+    name: String,
+    outbox: Outbox,
+}
+
+/// Why a join was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum JoinError {
+    Full,
+}
+
+/// Why a signal was not relayed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RelayError {
+    UnknownPeer,
+}
+
+/// All rooms of one server.
+#[derive(Default)]
+pub(crate) struct Rooms {
+    // A std Mutex: every critical section is a map look-up and a few non-blocking sends, never
+    // an `.await`. Rooms hold a handful of peers, so a Vec keeps join order cheaply.
+    rooms: Mutex<HashMap<String, Vec<Member>>>,
+}
+
+impl Rooms {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Member>>> {
+        // A panic while holding the lock cannot leave the map half-updated in a way that matters
+        // more than refusing all further service, so carry on with the data.
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a peer, tells the others, and returns the peers already there.
+    pub fn join(
+        &self,
+        room: &str,
+        id: &PeerId,
+        name: &str,
+        outbox: Outbox,
+        max_peers: usize,
+    ) -> Result<Vec<PeerInfo>, JoinError> {
+        let joined: Utf8Bytes = ServerMessage::PeerJoined {
+            peer: PeerInfo {
+                id: id.clone(),
+                name: name.to_owned(),
+            },
+        }
+        .to_json()
+        .into();
+        let mut rooms = self.lock();
+        let members = rooms.entry(room.to_owned()).or_default();
+        if members.len() >= max_peers {
+            if members.is_empty() {
+                rooms.remove(room);
+            }
+            return Err(JoinError::Full);
+        }
+        let others = members
+            .iter()
+            .map(|m| PeerInfo {
+                id: m.id.clone(),
+                name: m.name.clone(),
+            })
+            .collect();
+        for m in members.iter() {
+            m.outbox.deliver(Message::Text(joined.clone()));
+        }
+        members.push(Member {
+            id: id.clone(),
+            name: name.to_owned(),
+            outbox,
+        });
+        Ok(others)
+    }
+
+    /// Removes a peer and tells the others. Removing a peer that is not there does nothing.
+    pub fn leave(&self, room: &str, id: &PeerId) {
+        let left: Utf8Bytes = ServerMessage::PeerLeft { id }.to_json().into();
+        let mut rooms = self.lock();
+        let Some(members) = rooms.get_mut(room) else {
+            return;
+        };
+        let before = members.len();
+        members.retain(|m| &m.id != id);
+        if members.len() == before {
+            return;
+        }
+        if members.is_empty() {
+            rooms.remove(room);
+            return;
+        }
+        for m in members.iter() {
+            m.outbox.deliver(Message::Text(left.clone()));
+        }
+    }
+
+    /// Sends a frame to one peer of the room, or to every peer but the sender when `to` is None.
+    pub fn relay(
+        &self,
+        room: &str,
+        from: &PeerId,
+        to: Option<&PeerId>,
+        frame: Utf8Bytes,
+    ) -> Result<(), RelayError> {
+        let rooms = self.lock();
+        let members = rooms.get(room).map(Vec::as_slice).unwrap_or_default();
+        match to {
+            Some(to) => {
+                let target = members
+                    .iter()
+                    .find(|m| &m.id == to && &m.id != from)
+                    .ok_or(RelayError::UnknownPeer)?;
+                target.outbox.deliver(Message::Text(frame));
+            }
+            None => {
+                for m in members.iter().filter(|m| &m.id != from) {
+                    m.outbox.deliver(Message::Text(frame.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of rooms with at least one peer.
+    pub fn room_count(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbox(capacity: usize) -> (Outbox, mpsc::Receiver<Message>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (
+            Outbox {
+                tx,
+                kick: CancellationToken::new(),
+            },
+            rx,
+        )
+    }
+
+    fn text(msg: Option<Message>) -> String {
+        match msg {
+            Some(Message::Text(t)) => t.as_str().to_owned(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn join_tells_the_others_and_lists_them() {
+        let rooms = Rooms::default();
+        let (a, mut a_rx) = outbox(8);
+        let (b, _b_rx) = outbox(8);
+        let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
+        assert!(rooms.join("r", &ida, "Ada", a, 2).expect("join").is_empty());
+        let others = rooms.join("r", &idb, "Bob", b, 2).expect("join");
+        assert_eq!(
+            others,
+            vec![PeerInfo {
+                id: ida.clone(),
+                name: "Ada".into()
+            }]
+        );
+        assert_eq!(
+            text(a_rx.try_recv().ok()),
+            r#"{"type":"peer-joined","peer":{"id":"b","name":"Bob"}}"#
+        );
+        let (c, _c_rx) = outbox(8);
+        assert_eq!(
+            rooms.join("r", &PeerId::from("c"), "Cy", c, 2),
+            Err(JoinError::Full)
+        );
+        rooms.leave("r", &idb);
+        assert_eq!(
+            text(a_rx.try_recv().ok()),
+            r#"{"type":"peer-left","id":"b"}"#
+        );
+        rooms.leave("r", &ida);
+        assert_eq!(rooms.room_count(), 0);
+    }
+
+    #[test]
+    fn a_full_outbox_kicks_its_owner_and_spares_the_sender() {
+        let rooms = Rooms::default();
+        let (a, _a_rx) = outbox(8);
+        let (b, _b_rx) = outbox(1);
+        let kick_b = b.kick.clone();
+        let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
+        rooms.join("r", &ida, "Ada", a, 2).expect("join");
+        rooms.join("r", &idb, "Bob", b, 2).expect("join");
+        rooms
+            .relay("r", &ida, Some(&idb), "1".into())
+            .expect("relay");
+        assert!(!kick_b.is_cancelled());
+        rooms
+            .relay("r", &ida, Some(&idb), "2".into())
+            .expect("relay");
+        assert!(kick_b.is_cancelled());
+    }
+
+    #[test]
+    fn nobody_can_signal_themselves_or_other_rooms() {
+        let rooms = Rooms::default();
+        let (a, _a_rx) = outbox(8);
+        let (b, _b_rx) = outbox(8);
+        let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
+        rooms.join("r1", &ida, "Ada", a, 2).expect("join");
+        rooms.join("r2", &idb, "Bob", b, 2).expect("join");
+        assert_eq!(
+            rooms.relay("r1", &ida, Some(&idb), "x".into()),
+            Err(RelayError::UnknownPeer)
+        );
+        assert_eq!(
+            rooms.relay("r1", &ida, Some(&ida), "x".into()),
+            Err(RelayError::UnknownPeer)
+        );
+    }
+}

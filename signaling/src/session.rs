@@ -1,0 +1,307 @@
+//! One client connection: reads frames, enforces the limits, joins rooms and relays signals.
+//!
+//! Each connection is one task reading and deciding, plus a writer task fed by a bounded queue
+//! (the peer's [`Outbox`]). Generic over `Stream`/`Sink` so it does not care what carries frames.
+
+use crate::protocol::{ClientMessage, ErrorCode, PeerId, ServerMessage};
+use crate::rate::TokenBucket;
+use crate::rooms::{JoinError, Outbox, RelayError};
+use crate::state::AppState;
+use axum::extract::ws::{CloseFrame, Message};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use tokio::sync::mpsc;
+use tokio::time::{interval_at, sleep_until, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+/// Close codes this server sends (RFC 6455 section 7.4.1).
+mod close_code {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+}
+
+/// The room a session is in, and who it is there.
+struct Membership {
+    room: String,
+    id: PeerId,
+}
+
+/// Why a session ended; logged, and decides the close frame.
+#[derive(Debug)]
+enum End {
+    ClientClosed,
+    ServerShutdown,
+    JoinTimeout,
+    Unresponsive,
+    SendQueueFull,
+    FrameTooLarge,
+    ReadError,
+}
+
+/// Runs one connection until the client leaves, misbehaves, or the server shuts down.
+pub(crate) async fn run<S, E>(socket: S, state: Arc<AppState>, client: String)
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: Into<axum::Error>,
+    <S as Sink<Message>>::Error: std::fmt::Display,
+{
+    let (sink, mut stream) = socket.split();
+    let limits = &state.config.limits;
+    let (tx, rx) = mpsc::channel(limits.send_queue);
+    let outbox = Outbox {
+        tx,
+        kick: CancellationToken::new(),
+    };
+    let writer = tokio::spawn(write_frames(sink, rx));
+
+    let mut session = Session {
+        state: &state,
+        outbox: outbox.clone(),
+        membership: None,
+        client: &client,
+    };
+    let mut bucket = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
+    let mut last_heard = Instant::now();
+    let mut join_deadline = tokio::time::Instant::now() + limits.join_timeout;
+    let mut heartbeat = interval_at(
+        tokio::time::Instant::now() + limits.heartbeat_interval,
+        limits.heartbeat_interval,
+    );
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tracing::debug!(%client, "connected");
+
+    let end = loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break End::ServerShutdown,
+            _ = outbox.kick.cancelled() => break End::SendQueueFull,
+            _ = sleep_until(join_deadline), if session.membership.is_none() => {
+                session.error(ErrorCode::JoinTimeout, "No join arrived in time; closing the connection.");
+                break End::JoinTimeout;
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() >= limits.peer_timeout {
+                    break End::Unresponsive;
+                }
+                outbox.deliver(Message::Ping(Default::default()));
+            }
+            frame = stream.next() => {
+                let frame = match frame {
+                    None => break End::ClientClosed,
+                    Some(Ok(frame)) => frame,
+                    Some(Err(e)) => break read_error(e.into()),
+                };
+                last_heard = Instant::now();
+                match frame {
+                    Message::Text(text) => {
+                        if !bucket.take(Instant::now()) {
+                            session.error(ErrorCode::RateLimited, "Too many messages; this one was not processed. Slow down.");
+                        } else if text.len() > limits.max_message_bytes {
+                            let msg = format!("The message has {} bytes; the limit is {}. It was not processed.", text.len(), limits.max_message_bytes);
+                            session.error(ErrorCode::TooLarge, &msg);
+                        } else {
+                            if session.handle(text.as_str()) {
+                                join_deadline = tokio::time::Instant::now() + limits.join_timeout;
+                            }
+                        }
+                    }
+                    Message::Binary(_) => {
+                        if bucket.take(Instant::now()) {
+                            session.error(ErrorCode::BadMessage, "Binary frames are not part of the protocol; send JSON text.");
+                        } else {
+                            session.error(ErrorCode::RateLimited, "Too many messages; this one was not processed. Slow down.");
+                        }
+                    }
+                    Message::Close(_) => break End::ClientClosed,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+        }
+    };
+
+    session.leave_room();
+    tracing::debug!(%client, reason = ?end, "disconnected");
+    let close = match end {
+        End::ServerShutdown => Some((close_code::GOING_AWAY, "The server is shutting down.")),
+        End::JoinTimeout => Some((close_code::POLICY, "No join arrived in time.")),
+        End::Unresponsive => Some((
+            close_code::POLICY,
+            "Nothing heard from this client in time.",
+        )),
+        End::FrameTooLarge => Some((close_code::TOO_BIG, "The message is too large.")),
+        End::ClientClosed => None,
+        // The socket is broken or its reader stopped: nothing more can usefully be written.
+        End::SendQueueFull | End::ReadError => {
+            writer.abort();
+            return;
+        }
+    };
+    if let Some((code, reason)) = close {
+        outbox.deliver(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })));
+    }
+    // With every sender gone the writer finishes what is queued and closes the socket; give a
+    // client that no longer reads a moment, not forever.
+    drop(session);
+    drop(outbox);
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(std::time::Duration::from_secs(2), writer)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
+}
+
+/// Drains the outbox into the socket, batching whatever is already queued into one flush.
+async fn write_frames<K>(mut sink: K, mut rx: mpsc::Receiver<Message>)
+where
+    K: Sink<Message> + Unpin,
+    K::Error: std::fmt::Display,
+{
+    while let Some(first) = rx.recv().await {
+        let mut closing = matches!(first, Message::Close(_));
+        if let Err(e) = sink.feed(first).await {
+            tracing::debug!(error = %e, "write failed");
+            return;
+        }
+        while !closing {
+            let Ok(next) = rx.try_recv() else { break };
+            closing = matches!(next, Message::Close(_));
+            if sink.feed(next).await.is_err() {
+                return;
+            }
+        }
+        if closing || sink.flush().await.is_err() {
+            break;
+        }
+    }
+    // Sends our close frame, or answers the client's, and shuts the stream down.
+    let _ = sink.close().await;
+}
+
+fn read_error(e: axum::Error) -> End {
+    let inner = e.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => End::FrameTooLarge,
+        _ => {
+            tracing::debug!(error = %inner, "read failed");
+            End::ReadError
+        }
+    }
+}
+
+/// What one connection knows between frames.
+struct Session<'a> {
+    state: &'a AppState,
+    outbox: Outbox,
+    membership: Option<Membership>,
+    client: &'a str,
+}
+
+impl Session<'_> {
+    fn send(&self, msg: &ServerMessage<'_>) {
+        self.outbox.deliver(Message::Text(msg.to_json().into()));
+    }
+
+    fn error(&self, code: ErrorCode, message: &str) {
+        self.send(&ServerMessage::Error { code, message });
+    }
+
+    /// Acts on one text frame. Returns true when the session just left a room or was refused
+    /// one, so the caller restarts the join timer.
+    fn handle(&mut self, text: &str) -> bool {
+        let msg = match ClientMessage::parse(text) {
+            Ok(msg) => msg,
+            Err(e) => {
+                self.error(e.code(), &e.to_string());
+                return false;
+            }
+        };
+        match msg {
+            ClientMessage::Ping => {
+                self.send(&ServerMessage::Pong);
+                false
+            }
+            ClientMessage::Join { room, name } => self.join(room, name),
+            ClientMessage::Leave => {
+                if self.membership.is_none() {
+                    self.error(ErrorCode::NotJoined, "You are not in a room.");
+                    return false;
+                }
+                self.leave_room();
+                true
+            }
+            ClientMessage::Signal { to, data } => {
+                let Some(m) = &self.membership else {
+                    self.error(ErrorCode::NotJoined, "Join a room before sending signals.");
+                    return false;
+                };
+                let frame = ServerMessage::Signal {
+                    from: &m.id,
+                    data: &data,
+                }
+                .to_json();
+                let relayed = self
+                    .state
+                    .rooms
+                    .relay(&m.room, &m.id, to.as_ref(), frame.into());
+                if let Err(RelayError::UnknownPeer) = relayed {
+                    self.error(
+                        ErrorCode::UnknownPeer,
+                        "No peer with that id is in your room.",
+                    );
+                }
+                false
+            }
+        }
+    }
+
+    fn join(&mut self, room: String, name: String) -> bool {
+        if let Some(m) = &self.membership {
+            let msg = format!("You are already in room {:?}; leave it first.", m.room);
+            self.error(ErrorCode::AlreadyJoined, &msg);
+            return false;
+        }
+        let id = PeerId::random();
+        let max = self.state.config.limits.max_peers_per_room;
+        match self
+            .state
+            .rooms
+            .join(&room, &id, &name, self.outbox.clone(), max)
+        {
+            Ok(peers) => {
+                let ice_servers = self
+                    .state
+                    .config
+                    .ice
+                    .ice_servers(SystemTime::now(), id.as_str());
+                self.send(&ServerMessage::Welcome {
+                    id: &id,
+                    room: &room,
+                    peers,
+                    ice_servers: &ice_servers,
+                });
+                tracing::info!(client = %self.client, %room, peer = %id, "joined");
+                self.membership = Some(Membership { room, id });
+                false
+            }
+            Err(JoinError::Full) => {
+                let msg =
+                    format!("Room {room:?} is full ({max} people at most). Try another room.");
+                self.error(ErrorCode::RoomFull, &msg);
+                true
+            }
+        }
+    }
+
+    fn leave_room(&mut self) {
+        if let Some(m) = self.membership.take() {
+            self.state.rooms.leave(&m.room, &m.id);
+            tracing::info!(client = %self.client, room = %m.room, peer = %m.id, "left");
+        }
+    }
+}
