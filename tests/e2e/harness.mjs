@@ -1,0 +1,218 @@
+//! Test harness for the end-to-end tests: the real signaling binary on a loopback port, Debian's
+//! Chromium with fake camera and microphone driven by playwright-core, and helpers that look at
+//! the page the way a person would (labelled fields, named buttons, what the videos show).
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SERVER_BIN = process.env.HEARTH_SIGNALING_BIN ?? path.join(ROOT, 'target/debug/signaling');
+export const CHROMIUM = process.env.HEARTH_CHROMIUM ?? '/usr/bin/chromium';
+export const ARTIFACTS = path.join(ROOT, 'test-results');
+
+/** Flags for a real WebRTC call on loopback with fake devices and no network beyond it. */
+export const CHROMIUM_ARGS = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/**
+ * Starts the signaling binary. `port` 0 picks a free one.
+ * @param {{port?: number, env?: Record<string, string>}} [options]
+ */
+export async function startServer({ port = 0, env = {} } = {}) {
+  const child = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${port}`], {
+    env: { ...process.env, RUST_LOG: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const [line] = await Promise.race([
+    once(lines, 'line'),
+    once(child, 'exit').then(([code]) => { throw new Error(`signaling exited with ${code} before listening`); }),
+  ]);
+  const match = /^listening on (http:\/\/127\.0\.0\.1:(\d+))$/.exec(line);
+  assert.ok(match, `unexpected first line from signaling: ${line}`);
+  return {
+    url: match[1],
+    port: Number(match[2]),
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** @param {{deny?: boolean}} [options] deny: camera and microphone prompts are refused */
+export async function launchBrowser({ deny = false } = {}) {
+  const args = deny
+    ? [...CHROMIUM_ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream'), '--deny-permission-prompts']
+    : [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream=device-count=2'].filter((a) => a !== '--use-fake-device-for-media-stream');
+  return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+}
+
+/**
+ * One person: a separate browser context with its own page, which must stay free of uncaught errors.
+ */
+export class Person {
+  /** @param {import('playwright-core').Page} page @param {string} name */
+  constructor(page, name) {
+    this.page = page;
+    this.name = name;
+    /** @type {string[]} */
+    this.errors = [];
+    page.on('pageerror', (e) => this.errors.push(`uncaught: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') this.errors.push(`console: ${m.text()}`); });
+  }
+
+  /**
+   * @param {import('playwright-core').Browser} browser
+   * @param {string} url the server
+   * @param {string} name
+   * @param {{viewport?: {width: number, height: number}}} [options]
+   */
+  static async open(browser, url, name, options = {}) {
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(url);
+    return new Person(page, name);
+  }
+
+  button(name) {
+    return this.page.getByRole('button', { name, exact: true });
+  }
+
+  /** Types name and room into the labelled fields and presses Join. */
+  async join(room) {
+    await this.page.getByLabel('Name').fill(this.name);
+    await this.page.getByLabel('Room').fill(room);
+    await this.button('Join').click();
+  }
+
+  /** Joins and waits until the room view is up. */
+  async joinAndWait(room) {
+    await this.join(room);
+    await this.page.getByRole('button', { name: 'Leave' }).waitFor();
+  }
+
+  /** The text of the call state line. */
+  callState() {
+    return this.page.locator('#callState').textContent();
+  }
+
+  async waitForCallState(text, timeout = 15_000) {
+    await this.page.locator('#callState').filter({ hasText: text }).waitFor({ timeout });
+  }
+
+  async waitForNotice(pattern, timeout = 15_000) {
+    await this.page.getByRole('alert').filter({ hasText: pattern }).first().waitFor({ timeout });
+  }
+
+  /** Decoded frames of a video element so far. @param {'remoteVideo'|'localVideo'} id */
+  frames(id = 'remoteVideo') {
+    return this.page.evaluate((id) => {
+      const v = /** @type {HTMLVideoElement} */ (document.getElementById(id));
+      return v.srcObject ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+    }, id);
+  }
+
+  /** Waits until the video element has shown `count` more frames than now. */
+  async framesAdvance(count = 20, id = 'remoteVideo', timeout = 20_000) {
+    const start = await this.frames(id);
+    await waitFor(async () => (await this.frames(id)) >= start + count, timeout, `${this.name}'s ${id} to advance ${count} frames from ${start}`);
+    return this.frames(id);
+  }
+
+  /** Peak level (0..1) of the sound the remote video element plays, over `ms`. */
+  remoteAudioPeak(ms = 1500) {
+    return this.page.evaluate(async (ms) => {
+      const v = /** @type {HTMLVideoElement} */ (document.getElementById('remoteVideo'));
+      const stream = /** @type {MediaStream | null} */ (v.srcObject);
+      if (!stream || stream.getAudioTracks().length === 0) return -1;
+      const ctx = new AudioContext();
+      await ctx.resume();
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 2048;
+      ctx.createMediaStreamSource(stream).connect(analyser);
+      const buf = new Float32Array(analyser.fftSize);
+      let peak = 0;
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        analyser.getFloatTimeDomainData(buf);
+        for (const x of buf) peak = Math.max(peak, Math.abs(x));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await ctx.close();
+      return peak;
+    }, ms);
+  }
+
+  /** Whether the camera and microphone are released (no live local track). */
+  localReleased() {
+    return this.page.evaluate(() => {
+      const v = /** @type {HTMLVideoElement} */ (document.getElementById('localVideo'));
+      const stream = /** @type {MediaStream | null} */ (v.srcObject);
+      return !stream || stream.getTracks().every((t) => t.readyState === 'ended');
+    });
+  }
+
+  remoteCleared() {
+    return this.page.evaluate(() => document.getElementById('remoteVideo')?.srcObject === null);
+  }
+
+  async screenshot(file) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await this.page.screenshot({ path: path.join(ARTIFACTS, file) });
+  }
+
+  assertNoErrors() {
+    assert.deepEqual(this.errors, [], `${this.name}'s page had errors`);
+  }
+
+  async close({ runBeforeUnload = false } = {}) {
+    await this.page.close({ runBeforeUnload });
+    await this.page.context().close();
+  }
+}
+
+/** Polls `check` until it is true, failing with `what` after `timeout` ms. */
+export async function waitFor(check, timeout, what) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let roomCounter = 0;
+/** A room name no other test uses. */
+export function freshRoom(prefix = 'room') {
+  roomCounter += 1;
+  return `${prefix}-${process.pid}-${roomCounter}`;
+}
+
+/** Ada calls Bob and Bob accepts; returns once both see the other's video advancing. */
+export async function connectCall(caller, callee) {
+  await caller.button('Call').click();
+  await callee.page.getByRole('alertdialog').filter({ hasText: `${caller.name} is calling` }).waitFor();
+  await callee.button('Accept').click();
+  await caller.waitForCallState(`In a call with ${callee.name}`);
+  await callee.waitForCallState(`In a call with ${caller.name}`);
+  await Promise.all([caller.framesAdvance(), callee.framesAdvance()]);
+}

@@ -1,0 +1,237 @@
+// @ts-check
+//! One peer connection to the other person: perfect negotiation, trickle ICE with early
+//! candidates queued, track switching, ICE restart, and stats. The only module that touches
+//! `RTCPeerConnection`.
+
+import * as payload from './payload.js';
+
+/**
+ * Makes the peer connection. Replaceable so that another implementation (a native engine where
+ * the webview has no WebRTC) can stand in.
+ * @typedef {(config: RTCConfiguration) => RTCPeerConnection} PeerConnectionFactory
+ */
+
+/** @type {PeerConnectionFactory | null} */
+let factory = typeof RTCPeerConnection === 'function' ? (config) => new RTCPeerConnection(config) : null;
+
+/** Puts another peer-connection implementation in place. @param {PeerConnectionFactory} f */
+export function setPeerConnectionFactory(f) {
+  factory = f;
+}
+
+/** Whether calls are possible in this environment. */
+export const canCall = () => factory !== null;
+
+/** How long a `disconnected` connection may stay so before we restart ICE. */
+const RESTART_AFTER_MS = 2000;
+
+/**
+ * Events: `remote-stream` ({stream}), `media` ({state: 'up'|'interrupted'|'failed'}),
+ * `error` ({message}).
+ */
+export class Call extends EventTarget {
+  /**
+   * @param {{
+   *   polite: boolean,
+   *   iceServers: RTCIceServer[],
+   *   send: (data: payload.Payload) => boolean,
+   * }} options
+   */
+  constructor({ polite, iceServers, send }) {
+    super();
+    if (!factory) throw new Error('This environment has no WebRTC peer connection.');
+    this.polite = polite;
+    this.send = send;
+    this.pc = factory({ iceServers });
+    this.remoteStream = new MediaStream();
+    // Perfect negotiation (webrtc/samples): who is offering, and whether to ignore a colliding offer.
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    /** The callee waits for the caller's first offer before offering anything itself. */
+    this.mayOffer = !polite;
+    /** @type {RTCIceCandidateInit[]} candidates that came before the remote description */
+    this.pendingCandidates = [];
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.restartTimer = undefined;
+    this.closed = false;
+    /** @type {MediaStream | null} */
+    this.localStream = null;
+    this.#wire();
+  }
+
+  #wire() {
+    const pc = this.pc;
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate && candidate.candidate) this.send(payload.candidate(candidate));
+    };
+    pc.ontrack = ({ track }) => {
+      for (const old of this.remoteStream.getTracks().filter((t) => t.kind === track.kind && t !== track)) {
+        this.remoteStream.removeTrack(old);
+      }
+      if (!this.remoteStream.getTracks().includes(track)) this.remoteStream.addTrack(track);
+      this.dispatchEvent(new CustomEvent('remote-stream', { detail: { stream: this.remoteStream } }));
+    };
+    pc.onnegotiationneeded = async () => {
+      if (!this.mayOffer || this.closed) return;
+      try {
+        this.makingOffer = true;
+        await pc.setLocalDescription();
+        if (pc.localDescription) this.send(payload.description(pc.localDescription));
+      } catch (e) {
+        this.#fail(`Could not start negotiating: ${e}`);
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    pc.onconnectionstatechange = () => this.#onConnectionState();
+  }
+
+  #onConnectionState() {
+    const state = this.pc.connectionState;
+    clearTimeout(this.restartTimer);
+    if (state === 'connected') {
+      this.dispatchEvent(new CustomEvent('media', { detail: { state: 'up' } }));
+    } else if (state === 'disconnected') {
+      this.dispatchEvent(new CustomEvent('media', { detail: { state: 'interrupted' } }));
+      this.restartTimer = setTimeout(() => {
+        if (this.pc.connectionState === 'disconnected') this.restartIce();
+      }, RESTART_AFTER_MS);
+    } else if (state === 'failed' || state === 'closed') {
+      if (!this.closed) this.dispatchEvent(new CustomEvent('media', { detail: { state: 'failed' } }));
+    }
+  }
+
+  /**
+   * Starts sending. The caller offers a transceiver for each kind (receive-only where it has no
+   * track, so it still gets the other's picture and sound); the callee attaches its tracks to the
+   * caller's offer when it arrives.
+   * @param {MediaStream | null} stream
+   */
+  start(stream) {
+    this.localStream = stream;
+    if (this.polite) return;
+    for (const kind of /** @type {const} */ (['audio', 'video'])) {
+      const track = stream?.getTracks().find((t) => t.kind === kind);
+      this.pc.addTransceiver(track ?? kind, {
+        direction: track ? 'sendrecv' : 'recvonly',
+        streams: stream && track ? [stream] : [],
+      });
+    }
+  }
+
+  /** Attaches local tracks to the transceivers an offer created (callee only, once). */
+  #attachLocalTracks() {
+    for (const transceiver of this.pc.getTransceivers()) {
+      const kind = transceiver.receiver.track.kind;
+      const track = this.localStream?.getTracks().find((t) => t.kind === kind);
+      if (track && !transceiver.sender.track) {
+        transceiver.sender.replaceTrack(track);
+        if (this.localStream) transceiver.sender.setStreams?.(this.localStream);
+        transceiver.direction = 'sendrecv';
+      }
+    }
+  }
+
+  /**
+   * Handles a `description` or `candidate` payload from the other side.
+   * @param {payload.DescriptionPayload | payload.CandidatePayload} data
+   */
+  async handle(data) {
+    if (this.closed) return;
+    const pc = this.pc;
+    try {
+      if (data.kind === 'description') {
+        const description = data.description;
+        const collision = description.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
+        this.ignoreOffer = !this.polite && collision;
+        if (this.ignoreOffer) return;
+        await pc.setRemoteDescription(description);
+        await this.#flushCandidates();
+        if (description.type === 'offer') {
+          if (!this.mayOffer) {
+            this.#attachLocalTracks();
+            this.mayOffer = true;
+          }
+          await pc.setLocalDescription();
+          if (pc.localDescription) this.send(payload.description(pc.localDescription));
+        }
+      } else {
+        if (!pc.remoteDescription) {
+          this.pendingCandidates.push(data.candidate);
+          return;
+        }
+        await this.#addCandidate(data.candidate);
+      }
+    } catch (e) {
+      this.#fail(`Negotiation failed: ${e}`);
+    }
+  }
+
+  async #flushCandidates() {
+    const queued = this.pendingCandidates.splice(0);
+    for (const c of queued) await this.#addCandidate(c);
+  }
+
+  /** @param {RTCIceCandidateInit} c */
+  async #addCandidate(c) {
+    try {
+      await this.pc.addIceCandidate(c);
+    } catch (e) {
+      // Candidates for an offer we ignored are expected to fail.
+      if (!this.ignoreOffer) throw e;
+    }
+  }
+
+  /**
+   * Sends `track` instead of whatever is sent for its kind, or stops sending that kind (null).
+   * Uses `replaceTrack`, so no renegotiation, unless the kind was never sent: then the
+   * transceiver's direction changes and the connection renegotiates.
+   * @param {'audio'|'video'} kind
+   * @param {MediaStreamTrack | null} track
+   */
+  async setTrack(kind, track) {
+    if (track && this.localStream && !this.localStream.getTracks().includes(track)) {
+      this.localStream.getTracks().filter((t) => t.kind === kind).forEach((t) => this.localStream?.removeTrack(t));
+      this.localStream.addTrack(track);
+    }
+    const transceiver = this.pc.getTransceivers().find((t) => t.receiver.track.kind === kind && !t.stopped);
+    if (!transceiver) {
+      if (track) this.pc.addTrack(track, this.localStream ?? new MediaStream([track]));
+      return;
+    }
+    await transceiver.sender.replaceTrack(track);
+    if (track && transceiver.direction !== 'sendrecv' && transceiver.direction !== 'sendonly') {
+      if (this.localStream) transceiver.sender.setStreams?.(this.localStream);
+      transceiver.direction = 'sendrecv';
+    }
+  }
+
+  /** Asks for new ICE candidates on both sides; the offer goes out through negotiationneeded. */
+  restartIce() {
+    if (this.closed) return;
+    this.pc.restartIce();
+  }
+
+  /** @returns {Promise<RTCStatsReport>} */
+  getStats() {
+    return this.pc.getStats();
+  }
+
+  /** Ends the connection. Local tracks are the caller's to stop. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    this.pc.onicecandidate = null;
+    this.pc.ontrack = null;
+    this.pc.onnegotiationneeded = null;
+    this.pc.onconnectionstatechange = null;
+    this.pc.close();
+  }
+
+  /** @param {string} message */
+  #fail(message) {
+    console.error('hearth:', message);
+    this.dispatchEvent(new CustomEvent('error', { detail: { message } }));
+  }
+}

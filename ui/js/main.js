@@ -1,0 +1,30 @@
+// @ts-check
+//! Starts the page: finds out where it runs, and connects the controller to the page.
+
+import { detect } from './env.js';
+import { Controller } from './controller.js';
+import { Page } from './ui.js';
+
+const env = detect();
+const controller = new Controller(env);
+const page = new Page({
+  join: (name, room, server) => controller.join(name, room, server),
+  leaveRoom: () => controller.leaveRoom(),
+  startCamera: () => { controller.startCamera(); },
+  startCall: () => { controller.startCall(); },
+  accept: () => { controller.accept(); },
+  decline: () => controller.decline(),
+  hangup: () => controller.hangup(),
+  toggleMute: () => controller.toggleMute(),
+  toggleVideo: () => { controller.toggleVideo(); },
+  chooseDevice: (what, id) => { controller.chooseDevice(what, id); },
+  dismissNotice: () => controller.dismissNotice(),
+}, { desktop: env.kind === 'desktop' });
+
+controller.addEventListener('change', () => page.render(controller.view));
+page.prefill(env.prefill);
+page.render(controller.view);
+
+// Closing the page hangs up and leaves the room, so the other side is not left waiting.
+addEventListener('pagehide', () => controller.unload());
+navigator.mediaDevices?.addEventListener?.('devicechange', () => { controller.refreshDevices(); });

@@ -1,0 +1,221 @@
+// @ts-check
+//! The signaling client: one WebSocket to the server, reconnected with backoff, and the room
+//! rejoined after each reconnection. Messages in become events; the protocol is docs/PROTOCOL.md.
+
+/**
+ * @typedef {{id: string, name: string}} PeerInfo
+ * @typedef {{urls: string|string[], username?: string, credential?: string}} IceServer
+ * @typedef {{type:'welcome', id:string, room:string, peers:PeerInfo[], iceServers:IceServer[]}} WelcomeMessage
+ * @typedef {{type:'peer-joined', peer:PeerInfo}} PeerJoinedMessage
+ * @typedef {{type:'peer-left', id:string}} PeerLeftMessage
+ * @typedef {{type:'signal', from:string, data:unknown}} SignalMessage
+ * @typedef {{type:'pong'}} PongMessage
+ * @typedef {'bad-message'|'not-joined'|'already-joined'|'bad-room'|'bad-name'|'room-full'|'unknown-peer'|
+ *   'too-large'|'rate-limited'|'join-timeout'} ErrorCode
+ * @typedef {{type:'error', code:ErrorCode, message:string}} ErrorMessage
+ * @typedef {WelcomeMessage|PeerJoinedMessage|PeerLeftMessage|SignalMessage|PongMessage|ErrorMessage} ServerMessage
+ *
+ * @typedef {{type:'join', room:string, name:string}} JoinMessage
+ * @typedef {{type:'signal', to?:string, data:unknown}} OutgoingSignal
+ * @typedef {{type:'leave'}|{type:'ping'}} ControlMessage
+ * @typedef {JoinMessage|OutgoingSignal|ControlMessage} ClientMessage
+ *
+ * @typedef {'idle'|'connecting'|'joined'|'reconnecting'|'closed'} ConnectionState
+ */
+
+/** Delays between reconnection attempts, in ms; the last one repeats. */
+const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
+/** How often we check the server is still there, and how long we wait for an answer. */
+const KEEPALIVE_MS = 10_000;
+
+/**
+ * Events: `state` ({state}), `welcome` (WelcomeMessage, also after each rejoin, with `rejoin: true`),
+ * `peer-joined`, `peer-left`, `signal`, `server-error` (ErrorMessage), `unreachable` ({attempt, url}).
+ */
+export class SignalingClient extends EventTarget {
+  /** @param {string} url ws:// or wss:// address of the server's /ws */
+  constructor(url) {
+    super();
+    this.url = url;
+    /** @type {ConnectionState} */
+    this.state = 'idle';
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    /** @type {{room: string, name: string} | null} what we want to be in; kept across reconnections */
+    this.wanted = null;
+    /** @type {string | null} our id in the room, once welcomed */
+    this.selfId = null;
+    this.attempt = 0;
+    this.joinedOnce = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.keepalive = undefined;
+    this.lastHeard = 0;
+  }
+
+  /** Connects (if needed) and joins `room` as `name`. */
+  join(room, name) {
+    this.wanted = { room, name };
+    this.joinedOnce = false;
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.#sendRaw({ type: 'join', room, name });
+    } else if (!this.ws) {
+      this.#connect();
+    }
+  }
+
+  /** Leaves the room and closes the connection; no reconnection follows. */
+  leave() {
+    this.wanted = null;
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.#sendRaw({ type: 'leave' });
+    this.close();
+  }
+
+  /** Closes for good. */
+  close() {
+    this.wanted = null;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.keepalive);
+    const ws = this.ws;
+    this.ws = null;
+    this.selfId = null;
+    if (ws) {
+      ws.onclose = null;
+      ws.close(1000);
+    }
+    this.#setState('closed');
+  }
+
+  /**
+   * Sends a signal to one peer (or the whole room without `to`). Returns false when we are not
+   * connected, so the caller knows the other side did not get it.
+   * @param {string | undefined} to
+   * @param {unknown} data
+   */
+  signal(to, data) {
+    if (this.state !== 'joined') return false;
+    return this.#sendRaw(to ? { type: 'signal', to, data } : { type: 'signal', data });
+  }
+
+  /** @param {ClientMessage} msg */
+  #sendRaw(msg) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  /** @param {ConnectionState} state */
+  #setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.dispatchEvent(new CustomEvent('state', { detail: { state } }));
+  }
+
+  #connect() {
+    this.#setState(this.attempt === 0 && !this.joinedOnce ? 'connecting' : 'reconnecting');
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      this.dispatchEvent(new CustomEvent('unreachable', { detail: { attempt: this.attempt, url: this.url, error: String(e) } }));
+      this.#scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.lastHeard = Date.now();
+      if (this.wanted) this.#sendRaw({ type: 'join', ...this.wanted });
+      clearInterval(this.keepalive);
+      this.keepalive = setInterval(() => this.#checkAlive(), KEEPALIVE_MS);
+    };
+    ws.onmessage = (event) => {
+      this.lastHeard = Date.now();
+      this.#receive(event.data);
+    };
+    ws.onclose = (event) => {
+      clearInterval(this.keepalive);
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.selfId = null;
+      const wasJoined = this.state === 'joined';
+      if (!wasJoined) {
+        this.dispatchEvent(new CustomEvent('unreachable', { detail: { attempt: this.attempt, url: this.url, code: event.code } }));
+      }
+      if (this.wanted) this.#scheduleRetry();
+      else this.#setState('closed');
+    };
+  }
+
+  #checkAlive() {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - this.lastHeard > 2 * KEEPALIVE_MS) {
+      // A half-open connection: the server is gone but no close arrived. Start over.
+      this.ws.close();
+      this.ws.onclose?.(new CloseEvent('close', { code: 4000 }));
+      return;
+    }
+    this.#sendRaw({ type: 'ping' });
+  }
+
+  #scheduleRetry() {
+    this.#setState('reconnecting');
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    const delay = base / 2 + Math.random() * base / 2;
+    this.attempt += 1;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  /** @param {unknown} raw */
+  #receive(raw) {
+    /** @type {ServerMessage} */
+    let msg;
+    try {
+      msg = JSON.parse(String(raw));
+    } catch {
+      console.warn('hearth: the server sent something that is not JSON', raw);
+      return;
+    }
+    switch (msg.type) {
+      case 'welcome': {
+        const rejoin = this.joinedOnce;
+        this.selfId = msg.id;
+        this.attempt = 0;
+        this.joinedOnce = true;
+        this.#setState('joined');
+        this.dispatchEvent(new CustomEvent('welcome', { detail: { ...msg, rejoin } }));
+        break;
+      }
+      case 'peer-joined':
+      case 'peer-left':
+      case 'signal':
+        this.dispatchEvent(new CustomEvent(msg.type, { detail: msg }));
+        break;
+      case 'pong':
+        break;
+      case 'error':
+        if (msg.code === 'room-full' || msg.code === 'bad-room' || msg.code === 'bad-name') {
+          // Joining cannot succeed by retrying; stop trying.
+          this.wanted = null;
+        }
+        this.dispatchEvent(new CustomEvent('server-error', { detail: msg }));
+        break;
+      default:
+        console.warn('hearth: unknown message from the server', msg);
+    }
+  }
+}
+
+/**
+ * The WebSocket address for a server given as a page origin or a typed address.
+ * @param {string} base e.g. `http://127.0.0.1:7878`, `https://hearth.example`, `ws://…`
+ */
+export function websocketUrl(base) {
+  const url = new URL(base);
+  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+  url.pathname = '/ws';
+  url.search = '';
+  url.hash = '';
+  return url.toString();
+}

@@ -1,0 +1,257 @@
+// @ts-check
+//! The page: draws the controller's view and turns clicks and keys into its actions. The only
+//! module that touches the DOM.
+
+/**
+ * @typedef {import('./controller.js').View} View
+ * @typedef {{
+ *   join: (name: string, room: string, server: string) => void,
+ *   leaveRoom: () => void,
+ *   startCamera: () => void,
+ *   startCall: () => void,
+ *   accept: () => void,
+ *   decline: () => void,
+ *   hangup: () => void,
+ *   toggleMute: () => void,
+ *   toggleVideo: () => void,
+ *   chooseDevice: (what: 'camera'|'microphone'|'speaker', id: string) => void,
+ *   dismissNotice: () => void,
+ * }} Actions
+ */
+
+/** @param {string} id */
+function $(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el;
+}
+
+/** @param {HTMLElement} el @param {boolean} shown */
+function show(el, shown) {
+  el.hidden = !shown;
+}
+
+/** Initials for an avatar. @param {string} name */
+function initials(name) {
+  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => [...w][0].toUpperCase()).join('') || '?';
+}
+
+export class Page {
+  /**
+   * @param {Actions} actions
+   * @param {{desktop: boolean}} options
+   */
+  constructor(actions, { desktop }) {
+    this.actions = actions;
+    this.el = {
+      joinView: $('joinView'),
+      joinForm: /** @type {HTMLFormElement} */ ($('joinForm')),
+      nameInput: /** @type {HTMLInputElement} */ ($('nameInput')),
+      roomInput: /** @type {HTMLInputElement} */ ($('roomInput')),
+      serverInput: /** @type {HTMLInputElement} */ ($('serverInput')),
+      joinBtn: /** @type {HTMLButtonElement} */ ($('joinBtn')),
+      roomView: $('roomView'),
+      roomInfo: $('roomInfo'),
+      roomName: $('roomName'),
+      presence: $('presence'),
+      connection: $('connection'),
+      leaveBtn: $('leaveBtn'),
+      notice: $('notice'),
+      noticeText: $('noticeText'),
+      remoteVideo: /** @type {HTMLVideoElement} */ ($('remoteVideo')),
+      localVideo: /** @type {HTMLVideoElement} */ ($('localVideo')),
+      selfOff: $('selfOff'),
+      placeholder: $('remotePlaceholder'),
+      placeholderText: $('placeholderText'),
+      remoteAvatar: $('remoteAvatar'),
+      callState: $('callState'),
+      startBtn: /** @type {HTMLButtonElement} */ ($('startBtn')),
+      callBtn: /** @type {HTMLButtonElement} */ ($('callBtn')),
+      hangupBtn: /** @type {HTMLButtonElement} */ ($('hangupBtn')),
+      muteBtn: /** @type {HTMLButtonElement} */ ($('muteBtn')),
+      videoBtn: /** @type {HTMLButtonElement} */ ($('videoBtn')),
+      devicesBtn: $('devicesBtn'),
+      statsBtn: $('statsBtn'),
+      devicesPanel: $('devicesPanel'),
+      statsPanel: $('statsPanel'),
+      statsList: $('statsList'),
+      cameraSelect: /** @type {HTMLSelectElement} */ ($('cameraSelect')),
+      microphoneSelect: /** @type {HTMLSelectElement} */ ($('microphoneSelect')),
+      speakerSelect: /** @type {HTMLSelectElement} */ ($('speakerSelect')),
+      speakerField: $('speakerField'),
+      incoming: $('incoming'),
+      callerName: $('callerName'),
+      callerAvatar: $('callerAvatar'),
+      acceptBtn: /** @type {HTMLButtonElement} */ ($('acceptBtn')),
+      declineBtn: /** @type {HTMLButtonElement} */ ($('declineBtn')),
+    };
+    show($('serverField'), desktop);
+    this.el.serverInput.required = desktop;
+    /** @type {View | null} */
+    this.last = null;
+    this.#bind();
+  }
+
+  /** @param {{name: string, room: string, server: string}} prefill */
+  prefill({ name, room, server }) {
+    this.el.nameInput.value = name;
+    this.el.roomInput.value = room;
+    this.el.serverInput.value = server;
+    (name ? this.el.roomInput : this.el.nameInput).focus();
+    if (name && room) this.el.joinBtn.focus();
+  }
+
+  #bind() {
+    const { el, actions } = this;
+    el.joinForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      actions.join(el.nameInput.value, el.roomInput.value, el.serverInput.value);
+    });
+    el.leaveBtn.addEventListener('click', () => actions.leaveRoom());
+    el.startBtn.addEventListener('click', () => actions.startCamera());
+    el.callBtn.addEventListener('click', () => actions.startCall());
+    el.hangupBtn.addEventListener('click', () => actions.hangup());
+    el.acceptBtn.addEventListener('click', () => actions.accept());
+    el.declineBtn.addEventListener('click', () => actions.decline());
+    el.muteBtn.addEventListener('click', () => actions.toggleMute());
+    el.videoBtn.addEventListener('click', () => actions.toggleVideo());
+    $('noticeClose').addEventListener('click', () => actions.dismissNotice());
+    for (const [button, panel] of [[el.devicesBtn, el.devicesPanel], [el.statsBtn, el.statsPanel]]) {
+      button.addEventListener('click', () => {
+        const open = panel.hidden;
+        show(panel, open);
+        button.setAttribute('aria-expanded', String(open));
+      });
+    }
+    el.cameraSelect.addEventListener('change', () => actions.chooseDevice('camera', el.cameraSelect.value));
+    el.microphoneSelect.addEventListener('change', () => actions.chooseDevice('microphone', el.microphoneSelect.value));
+    el.speakerSelect.addEventListener('change', () => actions.chooseDevice('speaker', el.speakerSelect.value));
+    document.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape') return;
+      if (!el.incoming.hidden) actions.decline();
+      for (const [button, panel] of [[el.devicesBtn, el.devicesPanel], [el.statsBtn, el.statsPanel]]) {
+        if (!panel.hidden) {
+          show(panel, false);
+          button.setAttribute('aria-expanded', 'false');
+          button.focus();
+        }
+      }
+    });
+  }
+
+  /** Draws the view. @param {View} v */
+  render(v) {
+    const { el } = this;
+    const prev = this.last;
+    this.last = { ...v };
+    const inRoom = v.screen === 'room';
+    show(el.joinView, !inRoom);
+    show(el.roomView, inRoom);
+    show(el.roomInfo, inRoom);
+    show(el.leaveBtn, inRoom);
+    el.joinBtn.disabled = v.joining;
+    el.joinBtn.textContent = v.joining ? 'Joining…' : 'Join';
+    if (prev?.screen !== v.screen && !inRoom && prev) el.nameInput.focus();
+
+    el.roomName.textContent = v.room;
+    const other = v.peers[0];
+    el.presence.textContent = other
+      ? `${v.peers.map((p) => p.name).join(', ')} ${v.peers.length === 1 ? 'is' : 'are'} here`
+      : 'Waiting for someone to join…';
+    const connectionText = { idle: '', connecting: 'Connecting…', joined: '', reconnecting: 'Reconnecting to the server…', closed: '' }[v.connection];
+    el.connection.textContent = connectionText;
+    show(el.connection, inRoom && connectionText !== '');
+
+    // Messages.
+    show(el.notice, v.notice !== null);
+    if (v.notice) {
+      el.noticeText.textContent = v.notice.text;
+      el.notice.dataset.tone = v.notice.tone;
+    }
+
+    // Videos: only reassign when the stream changes, or playback restarts.
+    if (el.localVideo.srcObject !== v.localStream) el.localVideo.srcObject = v.localStream;
+    if (el.remoteVideo.srcObject !== v.remoteStream) el.remoteVideo.srcObject = v.remoteStream;
+    if (v.remoteStream) el.remoteVideo.play().catch(() => {});
+    const hasLocalVideo = !!v.localStream && v.localStream.getVideoTracks().some((t) => t.readyState === 'live');
+    el.localVideo.classList.toggle('off', !hasLocalVideo);
+    show(el.selfOff, inRoom && !hasLocalVideo);
+    el.selfOff.textContent = v.localStream ? 'Camera off' : 'Camera not started';
+
+    const inCall = ['connecting', 'connected', 'reconnecting'].includes(v.callState);
+    const ringing = v.callState === 'outgoing' || v.callState === 'incoming';
+    const remoteShowing = inCall && !!v.remoteStream && v.remoteStream.getVideoTracks().length > 0;
+    el.remoteVideo.classList.toggle('live', remoteShowing);
+    show(el.placeholder, !remoteShowing);
+    el.remoteAvatar.textContent = initials(v.otherName || other?.name || '');
+    el.placeholderText.textContent = inCall || ringing
+      ? v.callLabel
+      : other ? `${other.name} is here. Press Call to ring them.` : 'When someone joins this room, you can call them.';
+    el.callState.textContent = v.callLabel;
+    el.callState.dataset.state = v.callState;
+
+    // Controls.
+    show(el.startBtn, !v.localStream);
+    el.callBtn.disabled = !other || !v.webrtc;
+    show(el.callBtn, !inCall && !ringing);
+    show(el.hangupBtn, inCall || v.callState === 'outgoing');
+    el.hangupBtn.textContent = v.callState === 'outgoing' ? 'Cancel' : 'Hang Up';
+    const hasAudio = !!v.localStream?.getAudioTracks().length;
+    el.muteBtn.disabled = !hasAudio;
+    el.muteBtn.textContent = v.muted ? 'Unmute' : 'Mute';
+    el.muteBtn.setAttribute('aria-pressed', String(v.muted));
+    el.videoBtn.disabled = !v.localStream;
+    el.videoBtn.textContent = v.videoOff ? 'Start Video' : 'Stop Video';
+    el.videoBtn.setAttribute('aria-pressed', String(v.videoOff));
+
+    // Incoming call.
+    const wasIncoming = prev?.callState === 'incoming';
+    show(el.incoming, v.callState === 'incoming');
+    el.callerName.textContent = v.otherName;
+    el.callerAvatar.textContent = initials(v.otherName);
+    if (v.callState === 'incoming' && !wasIncoming) el.acceptBtn.focus();
+    if (prev && inCall && !['connecting', 'connected', 'reconnecting'].includes(prev.callState)) el.hangupBtn.focus();
+    if (prev && ACTIVE_STATES.includes(prev.callState) && !ACTIVE_STATES.includes(v.callState) && inRoom) {
+      (el.callBtn.disabled ? el.leaveBtn : el.callBtn).focus();
+    }
+
+    // Devices and stats.
+    this.#fillSelect(el.cameraSelect, v.devices.cameras, v.chosen.camera);
+    this.#fillSelect(el.microphoneSelect, v.devices.microphones, v.chosen.microphone);
+    this.#fillSelect(el.speakerSelect, v.devices.speakers, v.chosen.speaker);
+    show(el.speakerField, v.canChooseSpeaker && v.devices.speakers.length > 0);
+    if (v.canChooseSpeaker && v.chosen.speaker && prev?.chosen.speaker !== v.chosen.speaker) {
+      /** @type {any} */ (el.remoteVideo).setSinkId?.(v.chosen.speaker).catch(() => {});
+    }
+    this.#fillStats(v.stats);
+  }
+
+  /**
+   * @param {HTMLSelectElement} select
+   * @param {{deviceId: string, label: string}[]} choices
+   * @param {string} chosen
+   */
+  #fillSelect(select, choices, chosen) {
+    const key = choices.map((c) => `${c.deviceId}:${c.label}`).join('|');
+    if (select.dataset.key !== key) {
+      select.replaceChildren(...choices.map((c) => new Option(c.label, c.deviceId)));
+      select.dataset.key = key;
+    }
+    select.disabled = choices.length === 0;
+    if (chosen && choices.some((c) => c.deviceId === chosen)) select.value = chosen;
+  }
+
+  /** @param {string[][] | null} stats */
+  #fillStats(stats) {
+    const rows = stats ?? [['Status', 'Not in a call']];
+    this.el.statsList.replaceChildren(...rows.flatMap(([label, value]) => {
+      const dt = document.createElement('dt');
+      dt.textContent = label;
+      const dd = document.createElement('dd');
+      dd.textContent = value;
+      return [dt, dd];
+    }));
+  }
+}
+
+const ACTIVE_STATES = ['outgoing', 'incoming', 'connecting', 'connected', 'reconnecting'];
