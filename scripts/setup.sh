@@ -8,7 +8,9 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 # Debian packages the build and the tests need, one per line: "package  why".
 DEB_PACKAGES=(
-  "pkg-config    finds system libraries for Rust crates"
+  "pkg-config        finds system libraries for Rust crates"
+  "chromium          runs the end-to-end tests with fake camera and microphone"
+  "fonts-liberation  gives screenshots of the UI readable text"
 )
 
 need_cmd() {

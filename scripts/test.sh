@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every check main must pass: formatting, lints, and all tests.
+# Every check main must pass: formatting, lints, Rust tests, UI unit tests, and the end-to-end
+# tests in real Chromium against the real signaling server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +12,9 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo test"
 cargo test --workspace
+step "UI unit tests (node --test)"
+node --test tests/unit/
+step "end-to-end tests in Chromium (node --test)"
+cargo build --quiet -p signaling
+# One file at a time: each runs two or three Chromium instances encoding video.
+node --test --test-concurrency=1 tests/e2e/

@@ -190,10 +190,6 @@ export class Call extends EventTarget {
    * @param {MediaStreamTrack | null} track
    */
   async setTrack(kind, track) {
-    if (track && this.localStream && !this.localStream.getTracks().includes(track)) {
-      this.localStream.getTracks().filter((t) => t.kind === kind).forEach((t) => this.localStream?.removeTrack(t));
-      this.localStream.addTrack(track);
-    }
     const transceiver = this.pc.getTransceivers().find((t) => t.receiver.track.kind === kind && !t.stopped);
     if (!transceiver) {
       if (track) this.pc.addTrack(track, this.localStream ?? new MediaStream([track]));

@@ -361,12 +361,14 @@ export class Controller extends EventTarget {
     try {
       const track = await media.openTrack(kind, deviceId);
       if (kind === 'audio') track.enabled = !this.view.muted;
+      // Hand the sender its new track before stopping the old one: Chromium's encoder does not
+      // pick up a replacement for a track that already ended.
+      await this.call?.setTrack(kind, track);
       if (old) {
         stream.removeTrack(old);
         old.stop();
       }
       stream.addTrack(track);
-      await this.call?.setTrack(kind, track);
       this.#update({ localStream: stream });
     } catch (e) {
       this.#notice(e instanceof Error ? e.message : String(e), 'warning');
@@ -442,6 +444,7 @@ export class Controller extends EventTarget {
     call.addEventListener('error', (e) => this.#notice(/** @type {CustomEvent} */ (e).detail.message, 'error'));
     call.start(stream);
     this.lastReport = null;
+    this.#update({ stats: [['Status', 'Measuring…']] });
     clearInterval(this.statsTimer);
     this.statsTimer = setInterval(() => this.#collectStats(), STATS_EVERY_MS);
   }

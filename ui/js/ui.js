@@ -183,7 +183,10 @@ export class Page {
     const remoteShowing = inCall && !!v.remoteStream && v.remoteStream.getVideoTracks().length > 0;
     el.remoteVideo.classList.toggle('live', remoteShowing);
     show(el.placeholder, !remoteShowing);
-    el.remoteAvatar.textContent = initials(v.otherName || other?.name || '');
+    const shownName = v.otherName || other?.name || '';
+    el.remoteAvatar.textContent = initials(shownName);
+    show(el.remoteAvatar, shownName !== '');
+    el.presence.classList.toggle('waiting', !other);
     el.placeholderText.textContent = inCall || ringing
       ? v.callLabel
       : other ? `${other.name} is here. Press Call to ring them.` : 'When someone joins this room, you can call them.';

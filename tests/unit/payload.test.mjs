@@ -1,0 +1,50 @@
+//! The call payloads: what we send has the documented shape, and what we accept is checked.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as payload from '../../ui/js/payload.js';
+
+test('built payloads match docs/PROTOCOL.md', () => {
+  assert.deepEqual(payload.ring('Ada', 'c1'), { kind: 'ring', name: 'Ada', call: 'c1' });
+  assert.deepEqual(payload.accept('c1'), { kind: 'accept', call: 'c1' });
+  assert.deepEqual(payload.decline('c1'), { kind: 'decline', call: 'c1', reason: 'declined' });
+  assert.deepEqual(payload.decline('c1', 'busy').reason, 'busy');
+  assert.deepEqual(payload.hangup('c1'), { kind: 'hangup', call: 'c1' });
+  assert.deepEqual(payload.description({ type: 'offer', sdp: 'v=0' }), { kind: 'description', description: { type: 'offer', sdp: 'v=0' } });
+  assert.deepEqual(
+    payload.candidate({ candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 }),
+    { kind: 'candidate', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 } },
+  );
+  assert.deepEqual(payload.resume('c1'), { kind: 'resume', call: 'c1' });
+  assert.deepEqual(payload.resumed('c1'), { kind: 'resumed', call: 'c1' });
+});
+
+test('call ids are 16 hex digits and differ', () => {
+  const ids = new Set(Array.from({ length: 100 }, payload.newCallId));
+  assert.equal(ids.size, 100);
+  for (const id of ids) assert.match(id, /^[0-9a-f]{16}$/);
+});
+
+test('every payload we build parses back', () => {
+  for (const p of [
+    payload.ring('Ada', 'c'), payload.accept('c'), payload.decline('c'), payload.hangup('c'),
+    payload.description({ type: 'answer', sdp: 'x' }), payload.candidate({ candidate: 'c', sdpMid: null, sdpMLineIndex: null }),
+    payload.resume('c'), payload.resumed('c'),
+  ]) {
+    assert.deepEqual(payload.parse(JSON.parse(JSON.stringify(p))), p);
+  }
+  // The minimal forms of the convention, without our extra fields, are fine too.
+  assert.ok(payload.parse({ kind: 'accept' }));
+  assert.ok(payload.parse({ kind: 'hangup' }));
+});
+
+test('malformed payloads are refused, not acted on', () => {
+  for (const bad of [
+    null, 7, 'ring', [], {}, { kind: 'dance' }, { kind: 'ring' }, { kind: 'ring', name: 5, call: 'c' },
+    { kind: 'description' }, { kind: 'description', description: { type: 'bogus', sdp: '' } },
+    { kind: 'candidate', candidate: { candidate: 5 } }, { kind: 'candidate', candidate: { candidate: 'x', sdpMLineIndex: 'zero' } },
+    { kind: 'resume' }, { kind: 'accept', call: 9 },
+  ]) {
+    assert.equal(payload.parse(bad), null, JSON.stringify(bad));
+  }
+});

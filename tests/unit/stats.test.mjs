@@ -1,0 +1,42 @@
+//! Stats summaries from reports shaped like Chromium's getStats().
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { summarize, rows } from '../../ui/js/stats.js';
+
+const report = (t, bytes, extra = []) => new Map([
+  ['CP1', { type: 'candidate-pair', nominated: true, state: 'succeeded', currentRoundTripTime: 0.012, timestamp: t }],
+  ['OV', { type: 'outbound-rtp', kind: 'video', bytesSent: bytes, timestamp: t }],
+  ['OA', { type: 'outbound-rtp', kind: 'audio', bytesSent: bytes / 10, timestamp: t }],
+  ['IV', { type: 'inbound-rtp', kind: 'video', bytesReceived: bytes * 2, frameWidth: 640, frameHeight: 480, framesPerSecond: 29.7, packetsLost: 1, packetsReceived: 99, timestamp: t }],
+  ['MS', { type: 'media-source', kind: 'audio', audioLevel: 0.25, timestamp: t }],
+  ...extra,
+]);
+
+test('rates come from two reports a second apart', () => {
+  const s = summarize(report(1000, 0), report(2000, 125_000));
+  assert.equal(s.rttMs, 12);
+  assert.equal(s.sendKbps, (137_500 * 8) / 1000);
+  assert.equal(s.receiveKbps, 2000);
+  assert.equal(s.width, 640);
+  assert.equal(s.height, 480);
+  assert.equal(s.fps, 29.7);
+  assert.equal(s.lossPercent, 1);
+  assert.equal(s.outboundAudioLevel, 0.25);
+});
+
+test('the first report has no rates yet, and the rows say so', () => {
+  const s = summarize(null, report(1000, 5000));
+  assert.equal(s.sendKbps, null);
+  const shown = Object.fromEntries(rows(s));
+  assert.equal(shown.Sending, '–');
+  assert.equal(shown['Round trip'], '12 ms');
+  assert.equal(shown.Resolution, '640×480');
+  assert.equal(shown['Packet loss'], '1.0 %');
+  assert.equal(shown['Mic level'], '0.250');
+});
+
+test('an empty report gives dashes, not errors', () => {
+  const shown = Object.fromEntries(rows(summarize(null, new Map())));
+  for (const value of Object.values(shown)) assert.equal(value, '–');
+});
