@@ -12,6 +12,8 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo test"
 cargo test --workspace
+step "UI type check (tsc over the JSDoc)"
+npx --no-install tsc -p ui/tsconfig.json
 step "UI unit tests (node --test)"
 node --test tests/unit/
 step "end-to-end tests in Chromium (node --test)"

@@ -58,11 +58,14 @@ export async function startServer({ port = 0, env = {} } = {}) {
   };
 }
 
-/** @param {{deny?: boolean}} [options] deny: camera and microphone prompts are refused */
-export async function launchBrowser({ deny = false } = {}) {
-  const args = deny
-    ? [...CHROMIUM_ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream'), '--deny-permission-prompts']
-    : [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream=device-count=3'].filter((a) => a !== '--use-fake-device-for-media-stream');
+/**
+ * @param {{deny?: boolean, cameras?: number}} [options] deny: camera and microphone prompts are
+ *   refused; cameras: how many fake cameras (Chromium's second one is a depth camera, its third an
+ *   ordinary one)
+ */
+export async function launchBrowser({ deny = false, cameras = 3 } = {}) {
+  let args = CHROMIUM_ARGS.map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=device-count=${cameras}` : a));
+  if (deny) args = [...args.filter((a) => a !== '--use-fake-ui-for-media-stream'), '--deny-permission-prompts'];
   return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
 }
 

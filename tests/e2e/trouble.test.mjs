@@ -94,3 +94,31 @@ test('a denied camera is explained, and the call still works to see and hear the
   bob.assertNoErrors();
   ada.assertNoErrors();
 });
+
+test('without a camera the call goes on with sound, and the other picture still arrives', async () => {
+  const server = await startServer();
+  cleanups.push(() => server.stop());
+  const noCamera = await launchBrowser({ cameras: 0 });
+  const normal = await launchBrowser();
+  cleanups.push(() => noCamera.close(), () => normal.close());
+  const room = freshRoom();
+  const ada = await Person.open(noCamera, server.url, 'Ada');
+  const bob = await Person.open(normal, server.url, 'Bob');
+  await ada.joinAndWait(room);
+  await ada.waitForNotice(/No camera was found\. The call will be sound only/);
+  await bob.joinAndWait(room);
+  await connectCallOneWay(bob, ada);
+  assert.ok(await bob.remoteAudioPeak() > 0.01, 'Bob hears Ada');
+  assert.ok(await ada.remoteAudioPeak() > 0.01, 'Ada hears Bob');
+  await ada.framesAdvance(20);
+  ada.assertNoErrors();
+  bob.assertNoErrors();
+});
+
+/** Like connectCall, without expecting pictures both ways. */
+async function connectCallOneWay(caller, callee) {
+  await caller.button('Call').click();
+  await callee.button('Accept').click();
+  await caller.waitForCallState(`In a call with ${callee.name}`);
+  await callee.waitForCallState(`In a call with ${caller.name}`);
+}

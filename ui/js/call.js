@@ -190,7 +190,7 @@ export class Call extends EventTarget {
    * @param {MediaStreamTrack | null} track
    */
   async setTrack(kind, track) {
-    const transceiver = this.pc.getTransceivers().find((t) => t.receiver.track.kind === kind && !t.stopped);
+    const transceiver = this.pc.getTransceivers().find((t) => t.receiver.track.kind === kind && t.currentDirection !== 'stopped');
     if (!transceiver) {
       if (track) this.pc.addTrack(track, this.localStream ?? new MediaStream([track]));
       return;
