@@ -16,6 +16,13 @@ use std::time::SystemTime;
 /// The UI in `ui/`, built into the binary so the server works from any directory.
 static UI: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../ui");
 
+/// The page loads only its own files and talks only to its own server; the room name in the
+/// address never leaks to other sites.
+const UI_CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                      media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; \
+                      base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
 /// Origins of the desktop app's webview on each platform.
 pub const DESKTOP_ORIGINS: [&str; 3] = [
     "tauri://localhost",
@@ -115,6 +122,8 @@ async fn ui_file(uri: Uri) -> Response {
         (header::CONTENT_TYPE, content_type(&path)),
         (header::CACHE_CONTROL, "no-cache"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CONTENT_SECURITY_POLICY, UI_CSP),
+        (header::REFERRER_POLICY, "no-referrer"),
     ];
     (headers, file.contents()).into_response()
 }
