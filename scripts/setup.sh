@@ -11,6 +11,11 @@ DEB_PACKAGES=(
   "pkg-config        finds system libraries for Rust crates"
   "chromium          runs the end-to-end tests with fake camera and microphone"
   "fonts-liberation  gives screenshots of the UI readable text"
+  "libwebkit2gtk-4.1-dev  the desktop app's webview (Tauri on Linux)"
+  "librsvg2-dev      icons in the desktop app"
+  "xvfb              a virtual screen for the desktop app's tests"
+  "xauth             lets xvfb-run start its X server"
+  "webkit2gtk-driver the WebDriver that tauri-driver uses to drive the desktop app"
 )
 
 need_cmd() {
@@ -37,6 +42,12 @@ if ((${#missing[@]})); then
   say "installing ${missing[*]}"
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# tauri-driver drives the desktop app in its tests; it comes from crates.io.
+if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  say "installing tauri-driver (cargo install, a few minutes once)"
+  cargo install tauri-driver --locked --quiet
 fi
 
 # npm packages: install when node_modules is missing or older than the lock file.

@@ -17,6 +17,8 @@ npx --no-install tsc -p ui/tsconfig.json
 step "UI unit tests (node --test)"
 node --test tests/unit/
 step "end-to-end tests in Chromium (node --test)"
-cargo build --quiet -p signaling
+cargo build --quiet -p signaling -p hearth
 # One file at a time: each runs two or three Chromium instances encoding video.
 node --test --test-concurrency=1 tests/e2e/
+step "desktop app tests under Xvfb (tauri-driver, node --test)"
+xvfb-run -a node --test --test-concurrency=1 tests/desktop/

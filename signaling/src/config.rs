@@ -15,8 +15,11 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Believe `X-Forwarded-For` / `X-Forwarded-Host` (only behind a reverse proxy that sets them).
     pub trust_proxy: bool,
-    /// Serve the embedded UI at `/`. The desktop app's host mode turns it off when it has no use for it.
+    /// Serve the embedded UI at `/`.
     pub serve_ui: bool,
+    /// When set, the only rooms that can be joined; others get `unknown-room`. The desktop app's
+    /// host mode allows just its one hard-to-guess room, so a wrong room code is reported as such.
+    pub only_rooms: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -27,6 +30,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             trust_proxy: false,
             serve_ui: true,
+            only_rooms: None,
         }
     }
 }

@@ -95,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
         trust_proxy: args.trust_proxy,
         serve_ui: true,
+        only_rooms: None,
     };
 
     let listener = TcpListener::bind(&args.addr)

@@ -122,6 +122,8 @@ pub enum ErrorCode {
     BadName,
     /// The room already holds its maximum number of peers.
     RoomFull,
+    /// The server hosts only particular rooms, and this is not one of them (a wrong room code).
+    UnknownRoom,
     /// `to` names no peer of your room.
     UnknownPeer,
     /// The frame is larger than the server accepts.

@@ -266,6 +266,13 @@ impl Session<'_> {
             self.error(ErrorCode::AlreadyJoined, &msg);
             return false;
         }
+        if let Some(only) = &self.state.config.only_rooms {
+            if !only.iter().any(|r| r == &room) {
+                let msg = format!("There is no room {room:?} on this server. Check the room code.");
+                self.error(ErrorCode::UnknownRoom, &msg);
+                return true;
+            }
+        }
         let id = PeerId::random();
         let max = self.state.config.limits.max_peers_per_room;
         match self

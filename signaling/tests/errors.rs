@@ -243,3 +243,27 @@ async fn a_joined_client_is_not_timed_out() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     client.assert_usable().await;
 }
+
+#[tokio::test]
+async fn a_server_limited_to_some_rooms_refuses_others_as_unknown_room() {
+    let config = Config {
+        only_rooms: Some(vec!["k7m2-qx9f".into()]),
+        ..Config::default()
+    };
+    let server = Server::with(config).await;
+    let mut client = server.client().await;
+    client
+        .send(json!({"type": "join", "room": "k7m2-qx9g", "name": "Ada"}))
+        .await;
+    let err = client.expect_error("unknown-room").await;
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("room code")),
+        "{err}"
+    );
+    client
+        .send(json!({"type": "join", "room": "k7m2-qx9f", "name": "Ada"}))
+        .await;
+    client.recv_type("welcome").await;
+}

@@ -19,6 +19,9 @@ const STATS_EVERY_MS = 1000;
 
 const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+const NO_WEBRTC = 'This window cannot make video calls: its web engine has no WebRTC. '
+  + 'You can still host or join; then press Open in browser to talk from your web browser.';
+
 /**
  * @typedef {import('./signaling.js').PeerInfo} PeerInfo
  * @typedef {import('./callstate.js').CallState} CallState
@@ -44,6 +47,11 @@ const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  *   canChooseSpeaker: boolean,
  *   webrtc: boolean,
  *   stats: string[][] | null,
+ *   desktop: boolean,
+ *   hosting: import('./env.js').HostInfo | null,
+ *   server: string,
+ *   recentServers: string[],
+ *   busy: string,
  * }} View
  */
 
@@ -91,7 +99,14 @@ export class Controller extends EventTarget {
       canChooseSpeaker: media.canChooseSpeaker(),
       webrtc: canCall(),
       stats: null,
+      desktop: env.kind === 'desktop',
+      hosting: null,
+      server: env.prefill.server,
+      recentServers: env.desktop?.recentServers() ?? [],
+      busy: '',
     };
+    if (env.warning) this.view.notice = { text: env.warning, tone: 'warning' };
+    else if (!this.view.webrtc) this.view.notice = { text: NO_WEBRTC, tone: 'warning' };
   }
 
   /** @param {Partial<View>} changes */
@@ -144,22 +159,40 @@ export class Controller extends EventTarget {
    * @param {string} room
    * @param {string} [server] only in the desktop app: the server to use
    */
-  join(name, room, server) {
+  async join(name, room, server) {
     name = name.trim();
     room = room.trim();
     if (!name || [...name].length > 64) return this.#notice('Enter a name of 1 to 64 characters.', 'error');
     if (!ROOM_PATTERN.test(room)) {
       return this.#notice('A room name is 1 to 64 letters, digits, "-" or "_".', 'error');
     }
-    const base = server?.trim() || this.env.defaultServer;
-    if (!base) return this.#notice('Enter the address of a Hearth server.', 'error');
     let url;
-    try {
-      url = websocketUrl(/^[a-z]+:\/\//i.test(base) ? base : `http://${base}`);
-    } catch {
-      return this.#notice(`"${base}" is not a server address.`, 'error');
+    if (this.env.desktop && !this.view.hosting) {
+      if (!server?.trim()) return this.#notice('Enter the address of the computer hosting the call, or of a Hearth server.', 'error');
+      this.#update({ joining: true, busy: 'Looking for the server…', notice: null });
+      try {
+        const found = await this.env.desktop.resolveServer(server);
+        url = found.wsUrl;
+        this.#update({ server: server.trim(), recentServers: this.env.desktop.recentServers() });
+      } catch (e) {
+        this.#update({ joining: false, busy: '' });
+        return this.#notice(e instanceof Error ? e.message : String(e), 'error');
+      }
+    } else {
+      const base = this.view.hosting?.localUrl ?? (server?.trim() || this.env.defaultServer);
+      if (!base) return this.#notice('Enter the address of a Hearth server.', 'error');
+      try {
+        url = websocketUrl(/^[a-z]+:\/\//i.test(base) ? base : `http://${base}`);
+      } catch {
+        return this.#notice(`"${base}" is not a server address.`, 'error');
+      }
     }
     this.env.save('name', name);
+    this.#connect(name, room, url);
+  }
+
+  /** @param {string} name @param {string} room @param {string} url */
+  #connect(name, room, url) {
     this.signaling?.close();
     const client = new SignalingClient(url);
     this.signaling = client;
@@ -175,12 +208,66 @@ export class Controller extends EventTarget {
     client.addEventListener('unreachable', () => {
       if (this.view.screen === 'join') {
         client.close();
-        this.#update({ joining: false });
+        this.#update({ joining: false, busy: '' });
         this.#notice(`Could not reach the Hearth server at ${new URL(url).host}. Check the address and your network, then try again.`, 'error');
       }
     });
-    this.#update({ name, room, joining: true, notice: null });
+    this.#update({ name, room, joining: true, busy: '', notice: null });
     client.join(room, name);
+  }
+
+  // ----- host mode (desktop app) -----
+
+  /** Starts hosting a call on this computer and joins it. @param {string} name */
+  async host(name) {
+    const desktop = this.env.desktop;
+    if (!desktop) return;
+    name = name.trim();
+    if (!name || [...name].length > 64) return this.#notice('Enter a name of 1 to 64 characters.', 'error');
+    this.env.save('name', name);
+    this.#update({ name, busy: 'Starting…', notice: null });
+    try {
+      const hosting = await desktop.startHosting();
+      this.#update({ hosting, busy: '', room: hosting.room });
+      // Even without WebRTC the host joins: it sees who arrives and who calls.
+      this.#connect(name, hosting.room, websocketUrl(hosting.localUrl));
+    } catch (e) {
+      this.#update({ busy: '' });
+      this.#notice(e instanceof Error ? e.message : String(e), 'error');
+    }
+  }
+
+  /** Joins the call this app hosts again, after leaving it. */
+  rejoinHostedCall() {
+    const hosting = this.view.hosting;
+    if (hosting) this.#connect(this.view.name, hosting.room, websocketUrl(hosting.localUrl));
+  }
+
+  /** Ends hosting: the call and every connection end, and the port is freed. */
+  async stopHosting() {
+    if (!this.env.desktop || !this.view.hosting) return;
+    if (this.view.screen === 'room') this.leaveRoom();
+    await this.env.desktop.stopHosting().catch((e) => this.#notice(String(e?.message ?? e), 'error'));
+    this.#update({ hosting: null, room: '' });
+  }
+
+  /**
+   * Opens the call page in the web browser (for a window without WebRTC). The app leaves the room
+   * first so the browser can take its place.
+   */
+  async openInBrowser() {
+    const desktop = this.env.desktop;
+    if (!desktop) return;
+    const name = this.view.name.trim() || 'Guest';
+    const room = this.view.hosting?.room ?? this.view.room;
+    if (!room) return this.#notice('Enter the room code first.', 'error');
+    if (this.view.screen === 'room') this.leaveRoom();
+    try {
+      const url = await desktop.openInBrowser(this.view.hosting ? null : this.view.server, room, name);
+      this.#notice(`Opened ${url} in your browser. Keep Hearth open while you are hosting.`, 'info');
+    } catch (e) {
+      this.#notice(e instanceof Error ? e.message : String(e), 'error');
+    }
   }
 
   /** @param {import('./signaling.js').ConnectionState} state */
@@ -200,7 +287,7 @@ export class Controller extends EventTarget {
     this.#update({ screen: 'room', joining: false, peers: welcome.peers, room: welcome.room });
     if (firstJoin) {
       if (!this.view.webrtc) {
-        this.#notice('This window cannot make calls: it has no WebRTC. Open Hearth in a browser to call.', 'warning');
+        this.#notice(NO_WEBRTC, 'warning');
       }
       this.startCamera();
     }
@@ -248,6 +335,7 @@ export class Controller extends EventTarget {
         this.#update({ screen: 'join', joining: false, peers: [] });
         this.#notice(`The room "${this.view.room}" is full. Choose another room name.`, 'error');
         break;
+      case 'unknown-room':
       case 'bad-room':
       case 'bad-name':
         this.signaling?.close();
@@ -270,7 +358,7 @@ export class Controller extends EventTarget {
     this.signaling?.leave();
     this.signaling = null;
     this.#stopLocal();
-    this.#update({ screen: 'join', peers: [], connection: 'idle', notice: null, callState: 'idle', callLabel: LABELS.idle });
+    this.#update({ screen: 'join', peers: [], connection: 'idle', callState: 'idle', callLabel: LABELS.idle });
   }
 
   // ----- camera and microphone -----
@@ -400,6 +488,9 @@ export class Controller extends EventTarget {
   /** Takes the incoming call. */
   async accept() {
     if (this.view.callState !== 'incoming') return;
+    if (!this.view.webrtc) {
+      return this.#notice(`${NO_WEBRTC} ${this.view.otherName} will need to call again once you are there.`, 'warning');
+    }
     clearTimeout(this.timers.ring);
     const stream = await this.startCamera();
     if (this.view.callState !== 'incoming') return; // they hung up while the camera started

@@ -1,49 +1,132 @@
 // @ts-check
 //! Where the page runs: in a browser opened from a Hearth server (that server signals and hands
-//! out ICE servers), or inside the desktop app (ICE servers and settings come from Rust commands
-//! and the server address from the user).
+//! out ICE servers), or inside the desktop app (ICE servers, settings and host mode come from Rust
+//! commands, and the server address from the user).
 
 /**
+ * @typedef {{port: number, room: string, addresses: string[], localUrl: string, invite: string}} HostInfo
+ * @typedef {{httpUrl: string, wsUrl: string, authority: string, host: string, port: number, secure: boolean}} ServerAddress
+ * @typedef {{code: string, message: string}} CommandError
+ * @typedef {{
+ *   displayName: string,
+ *   recentServers: string[],
+ *   ice: {stunUrls: string, turnUrls: string, turnUsername: string, turnCredential: string},
+ *   devices: {camera: string, microphone: string, speaker: string},
+ * }} Settings
+ *
+ * @typedef {{
+ *   startHosting: () => Promise<HostInfo>,
+ *   stopHosting: () => Promise<void>,
+ *   resolveServer: (input: string) => Promise<ServerAddress>,
+ *   openInBrowser: (server: string | null, room: string, name: string) => Promise<string>,
+ *   recentServers: () => string[],
+ * }} DesktopApi
+ *
  * @typedef {{
  *   kind: 'browser' | 'desktop',
  *   defaultServer: string | null,
  *   prefill: {name: string, room: string, server: string},
+ *   warning: string | null,
  *   iceServers: (fromServer: RTCIceServer[]) => Promise<RTCIceServer[]>,
- *   load: (key: string) => string,
- *   save: (key: string, value: string) => void,
+ *   load: (key: 'name'|'camera'|'microphone'|'speaker') => string,
+ *   save: (key: 'name'|'camera'|'microphone'|'speaker', value: string) => void,
+ *   desktop: DesktopApi | null,
  * }} Environment
  */
 
 /** @returns {any} the Tauri bridge when running inside the desktop app */
 function tauri() {
-  // @ts-ignore: injected by the desktop shell
+  // @ts-ignore: injected by the desktop shell (app.withGlobalTauri)
   return globalThis.__TAURI__ ?? null;
 }
 
-/** @returns {Environment} */
-export function detect() {
+/**
+ * A Rust command; its errors arrive as `{code, message}` and are rethrown as Error(message).
+ * @param {string} command @param {Record<string, unknown>} [args]
+ */
+async function invoke(command, args) {
+  try {
+    return await tauri().core.invoke(command, args);
+  } catch (e) {
+    const error = /** @type {Partial<CommandError>} */ (e);
+    const err = new Error(error?.message ?? String(e));
+    /** @type {any} */ (err).code = error?.code ?? 'error';
+    throw err;
+  }
+}
+
+/** @returns {Promise<Environment>} */
+export async function detect() {
   const params = new URLSearchParams(location.search);
-  const desktop = tauri() !== null;
+  return tauri() ? desktop(params) : browser(params);
+}
+
+/** @param {URLSearchParams} params @returns {Environment} */
+function browser(params) {
   const storage = safeStorage();
   return {
-    kind: desktop ? 'desktop' : 'browser',
-    defaultServer: desktop ? null : location.origin,
-    prefill: {
-      name: params.get('name') ?? storage.load('name'),
-      room: params.get('room') ?? '',
-      server: params.get('server') ?? '',
-    },
+    kind: 'browser',
+    defaultServer: location.origin,
+    prefill: { name: params.get('name') ?? storage.load('name'), room: params.get('room') ?? '', server: '' },
+    warning: null,
+    iceServers: async (fromServer) => fromServer,
+    load: storage.load,
+    save: storage.save,
+    desktop: null,
+  };
+}
+
+/** @param {URLSearchParams} params @returns {Promise<Environment>} */
+async function desktop(params) {
+  /** @type {{settings: Settings, warning: string | null}} */
+  const loaded = await invoke('load_settings');
+  const settings = loaded.settings;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let saveTimer;
+  const persist = () => {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => {
+      invoke('save_settings', { settings }).catch((e) => console.warn('hearth: settings not saved', e));
+    }, 300);
+  };
+  const fields = {
+    name: () => settings.displayName,
+    camera: () => settings.devices.camera,
+    microphone: () => settings.devices.microphone,
+    speaker: () => settings.devices.speaker,
+  };
+  return {
+    kind: 'desktop',
+    defaultServer: null,
+    prefill: { name: params.get('name') ?? settings.displayName, room: params.get('room') ?? '', server: settings.recentServers[0] ?? '' },
+    warning: loaded.warning,
     async iceServers(fromServer) {
-      if (fromServer.length > 0 || !desktop) return fromServer;
+      // A remote server's list wins; in host mode the app's own configuration applies.
+      if (fromServer.length > 0) return fromServer;
       try {
-        return await tauri().core.invoke('ice_servers');
+        return await invoke('ice_servers');
       } catch (e) {
         console.warn('hearth: no ICE servers from the app', e);
         return [];
       }
     },
-    load: storage.load,
-    save: storage.save,
+    load: (key) => fields[key](),
+    save(key, value) {
+      if (key === 'name') settings.displayName = value;
+      else settings.devices[key] = value;
+      persist();
+    },
+    desktop: {
+      startHosting: () => invoke('start_hosting'),
+      stopHosting: () => invoke('stop_hosting'),
+      async resolveServer(input) {
+        const server = await invoke('resolve_server', { input });
+        settings.recentServers = [input.trim(), ...settings.recentServers.filter((s) => s !== input.trim())].slice(0, 8);
+        return server;
+      },
+      openInBrowser: (server, room, name) => invoke('open_in_browser', { server, room, name }),
+      recentServers: () => settings.recentServers,
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import { detect } from './env.js';
 import { Controller } from './controller.js';
 import { Page } from './ui.js';
 
-const env = detect();
+const env = await detect();
 const controller = new Controller(env);
 const page = new Page({
   join: (name, room, server) => controller.join(name, room, server),
@@ -19,6 +19,10 @@ const page = new Page({
   toggleVideo: () => { controller.toggleVideo(); },
   chooseDevice: (what, id) => { controller.chooseDevice(what, id); },
   dismissNotice: () => controller.dismissNotice(),
+  host: (name) => { controller.host(name); },
+  stopHosting: () => { controller.stopHosting(); },
+  rejoin: () => { controller.rejoinHostedCall(); },
+  openInBrowser: () => { controller.openInBrowser(); },
 }, { desktop: env.kind === 'desktop' });
 
 controller.addEventListener('change', () => page.render(controller.view));
@@ -27,4 +31,6 @@ page.render(controller.view);
 
 // Closing the page hangs up and leaves the room, so the other side is not left waiting.
 addEventListener('pagehide', () => controller.unload());
+// The desktop app announces its window closing, since a webview may not fire pagehide then.
+addEventListener('hearth-closing', () => controller.unload());
 navigator.mediaDevices?.addEventListener?.('devicechange', () => { controller.refreshDevices(); });

@@ -10,7 +10,7 @@
  * @typedef {{type:'peer-left', id:string}} PeerLeftMessage
  * @typedef {{type:'signal', from:string, data:unknown}} SignalMessage
  * @typedef {{type:'pong'}} PongMessage
- * @typedef {'bad-message'|'not-joined'|'already-joined'|'bad-room'|'bad-name'|'room-full'|'unknown-peer'|
+ * @typedef {'bad-message'|'not-joined'|'already-joined'|'bad-room'|'bad-name'|'room-full'|'unknown-room'|'unknown-peer'|
  *   'too-large'|'rate-limited'|'join-timeout'} ErrorCode
  * @typedef {{type:'error', code:ErrorCode, message:string}} ErrorMessage
  * @typedef {WelcomeMessage|PeerJoinedMessage|PeerLeftMessage|SignalMessage|PongMessage|ErrorMessage} ServerMessage
@@ -195,7 +195,7 @@ export class SignalingClient extends EventTarget {
       case 'pong':
         break;
       case 'error':
-        if (msg.code === 'room-full' || msg.code === 'bad-room' || msg.code === 'bad-name') {
+        if (['room-full', 'unknown-room', 'bad-room', 'bad-name'].includes(msg.code)) {
           // Joining cannot succeed by retrying; stop trying.
           this.wanted = null;
         }

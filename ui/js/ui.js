@@ -16,6 +16,10 @@
  *   toggleVideo: () => void,
  *   chooseDevice: (what: 'camera'|'microphone'|'speaker', id: string) => void,
  *   dismissNotice: () => void,
+ *   host: (name: string) => void,
+ *   stopHosting: () => void,
+ *   rejoin: () => void,
+ *   openInBrowser: () => void,
  * }} Actions
  */
 
@@ -84,7 +88,20 @@ export class Page {
       callerAvatar: $('callerAvatar'),
       acceptBtn: /** @type {HTMLButtonElement} */ ($('acceptBtn')),
       declineBtn: /** @type {HTMLButtonElement} */ ($('declineBtn')),
+      hostField: $('hostField'),
+      hostBtn: /** @type {HTMLButtonElement} */ ($('hostBtn')),
+      recentServers: $('recentServers'),
+      hostPanel: $('hostPanel'),
+      hostAddresses: $('hostAddresses'),
+      hostRoom: $('hostRoom'),
+      copyInviteBtn: $('copyInviteBtn'),
+      openBrowserBtn: $('openBrowserBtn'),
+      openBrowserRoomBtn: $('openBrowserRoomBtn'),
+      rejoinBtn: $('rejoinBtn'),
+      stopHostBtn: $('stopHostBtn'),
     };
+    show(this.el.hostField, desktop);
+    if (desktop) $('joinLead').textContent = 'Host a call for someone on your network, or join one with its address and room code.';
     show($('serverField'), desktop);
     this.el.serverInput.required = desktop;
     /** @type {View | null} */
@@ -116,6 +133,12 @@ export class Page {
     el.muteBtn.addEventListener('click', () => actions.toggleMute());
     el.videoBtn.addEventListener('click', () => actions.toggleVideo());
     $('noticeClose').addEventListener('click', () => actions.dismissNotice());
+    el.hostBtn.addEventListener('click', () => actions.host(el.nameInput.value));
+    el.stopHostBtn.addEventListener('click', () => actions.stopHosting());
+    el.rejoinBtn.addEventListener('click', () => actions.rejoin());
+    el.openBrowserBtn.addEventListener('click', () => actions.openInBrowser());
+    el.openBrowserRoomBtn.addEventListener('click', () => actions.openInBrowser());
+    el.copyInviteBtn.addEventListener('click', () => this.#copyInvite());
     for (const [button, panel] of [[el.devicesBtn, el.devicesPanel], [el.statsBtn, el.statsPanel]]) {
       button.addEventListener('click', () => {
         const open = panel.hidden;
@@ -218,6 +241,24 @@ export class Page {
       (el.callBtn.disabled ? el.leaveBtn : el.callBtn).focus();
     }
 
+    // Host mode.
+    show(el.hostPanel, !!v.hosting);
+    if (v.hosting) {
+      el.hostAddresses.textContent = v.hosting.addresses.join('  ·  ') || 'this computer has no network address';
+      el.hostRoom.textContent = v.hosting.room;
+      el.copyInviteBtn.dataset.invite = v.hosting.invite;
+    }
+    show(el.openBrowserBtn, v.desktop && !v.webrtc && !inRoom);
+    show(el.openBrowserRoomBtn, inRoom && v.desktop && !v.webrtc);
+    show(el.rejoinBtn, !!v.hosting && !inRoom && !v.joining);
+    el.hostBtn.disabled = !!v.hosting || v.busy !== '';
+    el.hostBtn.textContent = v.busy || (v.hosting ? 'Hosting' : 'Host a call');
+    const recentKey = v.recentServers.join('|');
+    if (el.recentServers.dataset.key !== recentKey) {
+      el.recentServers.replaceChildren(...v.recentServers.map((s) => new Option(s)));
+      el.recentServers.dataset.key = recentKey;
+    }
+
     // Devices and stats.
     this.#fillSelect(el.cameraSelect, v.devices.cameras, v.chosen.camera);
     this.#fillSelect(el.microphoneSelect, v.devices.microphones, v.chosen.microphone);
@@ -227,6 +268,25 @@ export class Page {
       /** @type {any} */ (el.remoteVideo).setSinkId?.(v.chosen.speaker).catch(() => {});
     }
     this.#fillStats(v.stats);
+  }
+
+  /** Copies the host's invitation and says so on the button. */
+  async #copyInvite() {
+    const button = this.el.copyInviteBtn;
+    const text = button.dataset.invite ?? '';
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Some webviews refuse the async clipboard; the old way still works there.
+      const area = document.createElement('textarea');
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      document.execCommand('copy');
+      area.remove();
+    }
+    button.textContent = 'Copied';
+    setTimeout(() => { button.textContent = 'Copy invite'; }, 2000);
   }
 
   /**

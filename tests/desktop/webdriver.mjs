@@ -1,0 +1,134 @@
+//! The real desktop app under test: tauri-driver (with Debian's WebKitWebDriver) starts the debug
+//! build of Hearth, and a small W3C WebDriver client drives it over HTTP on loopback.
+//! Run inside an X server (npm test wraps these tests in xvfb-run).
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '../e2e/harness.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const APP_BIN = process.env.HEARTH_APP_BIN ?? path.join(ROOT, 'target/debug/hearth');
+const TAURI_DRIVER = process.env.TAURI_DRIVER ?? path.join(process.env.HOME ?? '/root', '.cargo/bin/tauri-driver');
+const ARTIFACTS = path.join(ROOT, 'test-results');
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = /** @type {net.AddressInfo} */ (server.address());
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** A running desktop app with its own config directory, driven through WebDriver. */
+export class DesktopApp {
+  /** @param {{env?: Record<string,string>}} [options] */
+  static async launch({ env = {} } = {}) {
+    const port = await freePort();
+    const nativePort = await freePort();
+    const configHome = mkdtempSync(path.join(tmpdir(), 'hearth-app-'));
+    const driver = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(nativePort)], {
+      env: { ...process.env, HEARTH_FAKE_MEDIA: '1', XDG_CONFIG_HOME: configHome, RUST_LOG: 'warn', ...env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => fetch(`${base}/status`).then((r) => r.ok, () => false), 20_000, 'tauri-driver to listen');
+    const response = await fetch(`${base}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application: APP_BIN } } } }),
+    });
+    const body = await response.json();
+    if (!response.ok) throw new Error(`could not start the app: ${JSON.stringify(body)}`);
+    const app = new DesktopApp(driver, `${base}/session/${body.value.sessionId}`, configHome);
+    await app.waitFor(() => app.script('return document.readyState === "complete" && !!document.getElementById("joinForm")'), 20_000, 'the app window');
+    return app;
+  }
+
+  /** @param {import('node:child_process').ChildProcess} driver @param {string} session @param {string} configHome */
+  constructor(driver, session, configHome) {
+    this.driver = driver;
+    this.session = session;
+    this.configHome = configHome;
+  }
+
+  async #call(method, route, body) {
+    const response = await fetch(`${this.session}${route}`, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = await response.json();
+    if (!response.ok) throw new Error(`WebDriver ${method} ${route}: ${JSON.stringify(json.value)}`);
+    return json.value;
+  }
+
+  /** Runs `body` (a function body) in the page; async bodies are awaited. */
+  script(body, ...args) {
+    return this.#call('POST', '/execute/async', {
+      script: `const done = arguments[arguments.length - 1];
+        Promise.resolve().then(() => (async (...args) => { ${body} })(...Array.from(arguments).slice(0, -1)))
+          .then((v) => done({ ok: v }), (e) => done({ error: String(e && e.stack || e) }));`,
+      args,
+    }).then((r) => {
+      if (r && 'error' in r) throw new Error(r.error);
+      return r?.ok;
+    });
+  }
+
+  /** Clicks the visible button whose text is exactly `name`. */
+  async clickButton(name) {
+    const clicked = await this.script(`
+      const b = [...document.querySelectorAll('button')].find((b) => b.textContent.trim() === arguments[0] && b.checkVisibility());
+      if (!b || b.disabled) return false;
+      b.click();
+      return true;`, name);
+    if (!clicked) throw new Error(`no enabled button "${name}" on screen`);
+  }
+
+  /** Types into the input labelled `label`. */
+  async fill(label, value) {
+    const ok = await this.script(`
+      const l = [...document.querySelectorAll('label')].find((l) => l.textContent.trim() === arguments[0]);
+      const input = l && document.getElementById(l.htmlFor);
+      if (!input) return false;
+      input.value = arguments[1];
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      return true;`, label, value);
+    if (!ok) throw new Error(`no field labelled "${label}"`);
+  }
+
+  /** The visible text of the element with this id. */
+  text(id) {
+    return this.script('const el = document.getElementById(arguments[0]); return el && el.checkVisibility() ? el.textContent : null;', id);
+  }
+
+  waitFor(check, timeout, what) {
+    return waitFor(check, timeout, what);
+  }
+
+  async waitForText(id, pattern, timeout = 15_000) {
+    await waitFor(async () => pattern.test((await this.text(id)) ?? ''), timeout, `#${id} to show ${pattern}`);
+  }
+
+  async screenshot(file) {
+    // Let the webview paint what the last script changed before capturing it.
+    await this.script('await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))); await new Promise((r) => setTimeout(r, 150));');
+    const png = await this.#call('GET', '/screenshot');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(path.join(ARTIFACTS, file), Buffer.from(png, 'base64'));
+  }
+
+  /** Closes the window as a person would (the app then cleans up and exits). */
+  async closeWindow() {
+    await this.#call('DELETE', '/window').catch(() => {});
+  }
+
+  async quit() {
+    await fetch(this.session, { method: 'DELETE' }).catch(() => {});
+    this.driver.kill('SIGTERM');
+  }
+}
