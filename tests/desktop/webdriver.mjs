@@ -25,11 +25,18 @@ async function freePort() {
 
 /** A running desktop app with its own config directory, driven through WebDriver. */
 export class DesktopApp {
-  /** @param {{env?: Record<string,string>}} [options] */
-  static async launch({ env = {} } = {}) {
+  /**
+   * @param {{env?: Record<string,string>, settingsFile?: string}} [options] settingsFile: the text
+   *   of settings.json to start with
+   */
+  static async launch({ env = {}, settingsFile } = {}) {
     const port = await freePort();
     const nativePort = await freePort();
     const configHome = mkdtempSync(path.join(tmpdir(), 'hearth-app-'));
+    if (settingsFile !== undefined) {
+      mkdirSync(path.join(configHome, 'org.hearth.app'), { recursive: true });
+      writeFileSync(path.join(configHome, 'org.hearth.app', 'settings.json'), settingsFile);
+    }
     const driver = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(nativePort)], {
       env: { ...process.env, HEARTH_FAKE_MEDIA: '1', XDG_CONFIG_HOME: configHome, RUST_LOG: 'warn', ...env },
       stdio: ['ignore', 'inherit', 'inherit'],
