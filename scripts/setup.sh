@@ -16,6 +16,14 @@ DEB_PACKAGES=(
   "xvfb              a virtual screen for the desktop app's tests"
   "xauth             lets xvfb-run start its X server"
   "webkit2gtk-driver the WebDriver that tauri-driver uses to drive the desktop app"
+  "libgstreamer1.0-dev               the native media engine (gstreamer-rs)"
+  "libgstreamer-plugins-base1.0-dev  the native media engine: app sinks, video, audio"
+  "libgstreamer-plugins-bad1.0-dev   the native media engine: webrtcbin's library"
+  "gstreamer1.0-plugins-base  Opus, video conversion, test sources"
+  "gstreamer1.0-plugins-good  VP8, RTP, the level meter, sound output"
+  "gstreamer1.0-plugins-bad   webrtcbin, DTLS, SRTP"
+  "gstreamer1.0-nice          ICE for webrtcbin"
+  "debootstrap       a clean Debian 12 to install the .deb into, in the packaging test"
 )
 
 need_cmd() {

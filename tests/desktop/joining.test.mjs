@@ -26,7 +26,7 @@ after(async () => {
 
 test('a damaged settings file gives a visible warning and is kept aside', async () => {
   await app.waitForText('noticeText', /settings file was damaged.*kept as/);
-  const dir = path.join(app.configHome, 'org.hearth.app');
+  const dir = path.join(app.configHome, 'org.hearth.Hearth');
   const aside = readdirSync(dir).filter((f) => f.startsWith('settings.json.corrupt-'));
   assert.equal(aside.length, 1);
   assert.equal(readFileSync(path.join(dir, aside[0]), 'utf8'), '{"displayName": "Dora", "recentServers": [');
@@ -61,7 +61,7 @@ test('the app joins a remote server from a bare host:port and meets a browser th
   guest.assertNoErrors();
   await guest.close();
   // The server is remembered in the settings file, which is now valid JSON again.
-  const file = path.join(app.configHome, 'org.hearth.app', 'settings.json');
+  const file = path.join(app.configHome, 'org.hearth.Hearth', 'settings.json');
   await waitFor(() => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')).recentServers?.[0] === address, 5000, 'the server to be remembered');
   assert.equal(JSON.parse(readFileSync(file, 'utf8')).displayName, 'Dora');
   await app.clickButton('Leave');

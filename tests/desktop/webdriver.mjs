@@ -34,8 +34,8 @@ export class DesktopApp {
     const nativePort = await freePort();
     const configHome = mkdtempSync(path.join(tmpdir(), 'hearth-app-'));
     if (settingsFile !== undefined) {
-      mkdirSync(path.join(configHome, 'org.hearth.app'), { recursive: true });
-      writeFileSync(path.join(configHome, 'org.hearth.app', 'settings.json'), settingsFile);
+      mkdirSync(path.join(configHome, 'org.hearth.Hearth'), { recursive: true });
+      writeFileSync(path.join(configHome, 'org.hearth.Hearth', 'settings.json'), settingsFile);
     }
     const driver = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(nativePort)], {
       env: { ...process.env, HEARTH_FAKE_MEDIA: '1', XDG_CONFIG_HOME: configHome, RUST_LOG: 'warn', ...env },
