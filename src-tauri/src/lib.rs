@@ -8,6 +8,7 @@
 //! - `settings`: the settings file, atomic writes, corrupt files kept aside.
 //! - `ice`: ICE servers from settings, environment and `.env`.
 //! - `webview`: WebKitGTK media settings and permission answers.
+//! - `native` (Linux): calls through the native media engine where the webview has no WebRTC.
 //! - `state`, `error`: shared state and the `{code, message}` error.
 
 mod address;
@@ -15,14 +16,49 @@ mod commands;
 mod error;
 mod host;
 mod ice;
+#[cfg(target_os = "linux")]
+mod native;
 mod settings;
 mod state;
 mod webview;
 
 use tauri::{Manager, RunEvent, WindowEvent};
 
+/// The commands of every platform, plus `$extra`.
+macro_rules! handler {
+    ($($extra:path),* $(,)?) => {
+        tauri::generate_handler![
+            commands::app_info,
+            commands::ice_servers,
+            commands::load_settings,
+            commands::save_settings,
+            commands::start_hosting,
+            commands::stop_hosting,
+            commands::resolve_server,
+            commands::open_in_browser,
+            $($extra),*
+        ]
+    };
+}
+
+/// Stops what outlives the page: the embedded server and the native engine's devices.
+async fn stop_services(handle: &tauri::AppHandle) {
+    #[cfg(target_os = "linux")]
+    handle.state::<native::NativeState>().close().await;
+    let state = handle.state::<state::AppState>();
+    let host = state.host.lock().await.take();
+    if let Some(host) = host {
+        host.stop().await;
+    }
+}
+
 /// Builds and runs the app until its window is closed.
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!("Hearth needs a graphical desktop: neither DISPLAY nor WAYLAND_DISPLAY is set.");
+        std::process::exit(1);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -31,11 +67,13 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
 
-    let app = tauri::Builder::default()
+    let builder = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             let config_dir = app.path().app_config_dir().ok();
             app.manage(state::AppState::new(config_dir));
+            #[cfg(target_os = "linux")]
+            app.manage(native::NativeState::default());
             if let Some(window) = app.get_webview_window("main") {
                 webview::configure(&window)?;
             }
@@ -51,25 +89,32 @@ pub fn run() {
                 }
                 tauri::async_runtime::spawn(async move {
                     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                    let state = window.state::<state::AppState>();
-                    if let Some(host) = state.host.lock().await.take() {
-                        host.stop().await;
-                    }
+                    stop_services(window.app_handle()).await;
                     let _ = window.destroy();
                 });
             }
-        })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::ice_servers,
-            commands::load_settings,
-            commands::save_settings,
-            commands::start_hosting,
-            commands::stop_hosting,
-            commands::resolve_server,
-            commands::open_in_browser,
-        ])
-        .build(tauri::generate_context!());
+        });
+    #[cfg(target_os = "linux")]
+    let builder = builder.invoke_handler(handler![
+        native::native_status,
+        native::native_devices,
+        native::native_open,
+        native::native_close,
+        native::native_create_offer,
+        native::native_create_answer,
+        native::native_set_local_description,
+        native::native_set_remote_description,
+        native::native_add_ice_candidate,
+        native::native_states,
+        native::native_stats,
+        native::native_set_sending,
+        native::native_switch_device,
+        native::native_progress,
+        native::native_frame,
+    ]);
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.invoke_handler(handler![]);
+    let app = builder.build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,
         Err(e) => {
@@ -79,13 +124,8 @@ pub fn run() {
     };
     app.run(|handle, event| {
         if let RunEvent::Exit = event {
-            // Whatever ended the app, free the port.
-            let state = handle.state::<state::AppState>();
-            tauri::async_runtime::block_on(async {
-                if let Some(host) = state.host.lock().await.take() {
-                    host.stop().await;
-                }
-            });
+            // Whatever ended the app, free the port and the devices.
+            tauri::async_runtime::block_on(stop_services(handle));
         }
     });
 }

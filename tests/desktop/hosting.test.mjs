@@ -14,7 +14,8 @@ import { launchBrowser, Person, waitFor } from '../e2e/harness.mjs';
 let app;
 let browser;
 before(async () => {
-  app = await DesktopApp.launch();
+  // Without the native engine: what people see where GStreamer's WebRTC plugins are missing.
+  app = await DesktopApp.launch({ env: { HEARTH_NATIVE: '0' } });
   browser = await launchBrowser();
 });
 after(async () => {

@@ -31,7 +31,14 @@
  *   load: (key: 'name'|'camera'|'microphone'|'speaker') => string,
  *   save: (key: 'name'|'camera'|'microphone'|'speaker', value: string) => void,
  *   desktop: DesktopApi | null,
+ *   native: NativeBridge | null,
  * }} Environment
+ *
+ * What the native media engine is reached through (desktop app only).
+ * @typedef {{
+ *   invoke: (command: string, args?: Record<string, unknown>) => Promise<any>,
+ *   channel: (onmessage: (message: any) => void) => unknown,
+ * }} NativeBridge
  */
 
 /** @returns {any} the Tauri bridge when running inside the desktop app */
@@ -73,6 +80,7 @@ function browser(params) {
     load: storage.load,
     save: storage.save,
     desktop: null,
+    native: null,
   };
 }
 
@@ -126,6 +134,14 @@ async function desktop(params) {
       },
       openInBrowser: (server, room, name) => invoke('open_in_browser', { server, room, name }),
       recentServers: () => settings.recentServers,
+    },
+    native: {
+      invoke,
+      channel(onmessage) {
+        const channel = new (tauri().core.Channel)();
+        channel.onmessage = onmessage;
+        return channel;
+      },
     },
   };
 }

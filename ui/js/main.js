@@ -6,6 +6,13 @@ import { Controller } from './controller.js';
 import { Page } from './ui.js';
 
 const env = await detect();
+// Where the webview has no WebRTC (Linux's WebKitGTK), the desktop app calls through its own
+// engine; if even that is missing, the page says so and offers the browser.
+if (env.native && typeof RTCPeerConnection !== 'function') {
+  const { installNativeCalls } = await import('./nativemedia.js');
+  const unavailable = await installNativeCalls(env.native);
+  if (unavailable) console.warn('hearth: native calls unavailable:', unavailable);
+}
 const controller = new Controller(env);
 const page = new Page({
   join: (name, room, server) => controller.join(name, room, server),

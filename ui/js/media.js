@@ -10,6 +10,24 @@
 
 const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
 
+/**
+ * Where media comes from when it is not the browser's: the desktop app's native engine.
+ * @typedef {{
+ *   openLocalMedia: (preferred?: {camera?: string, microphone?: string}) => Promise<OpenResult>,
+ *   openTrack: (kind: 'audio'|'video', deviceId?: string) => Promise<MediaStreamTrack>,
+ *   listDevices: () => Promise<DeviceList>,
+ *   canChooseSpeaker: () => boolean,
+ * }} MediaBackend
+ */
+
+/** @type {MediaBackend | null} */
+let backend = null;
+
+/** Takes media from `b` instead of the browser from now on. @param {MediaBackend} b */
+export function useBackend(b) {
+  backend = b;
+}
+
 /** Why opening media failed, in words for people. */
 export class MediaError extends Error {
   /** @param {string} message @param {string} name */
@@ -51,6 +69,7 @@ export function explain(name, what) {
  * @returns {Promise<OpenResult>}
  */
 export async function openLocalMedia(preferred = {}) {
+  if (backend) return backend.openLocalMedia(preferred);
   if (!navigator.mediaDevices?.getUserMedia) {
     throw new MediaError(explain('TypeError', 'camera and microphone'), 'TypeError');
   }
@@ -89,6 +108,7 @@ export async function openLocalMedia(preferred = {}) {
  * @returns {Promise<MediaStreamTrack>}
  */
 export async function openTrack(kind, deviceId) {
+  if (backend) return backend.openTrack(kind, deviceId);
   const base = kind === 'video' ? VIDEO : {};
   const constraints = deviceId ? { ...base, deviceId: { exact: deviceId } } : (kind === 'video' ? VIDEO : true);
   try {
@@ -102,6 +122,7 @@ export async function openTrack(kind, deviceId) {
 
 /** @returns {Promise<DeviceList>} */
 export async function listDevices() {
+  if (backend) return backend.listDevices();
   /** @type {DeviceList} */
   const list = { cameras: [], microphones: [], speakers: [] };
   if (!navigator.mediaDevices?.enumerateDevices) return list;
@@ -120,7 +141,7 @@ export async function listDevices() {
 }
 
 /** Whether the speaker can be chosen here (`HTMLMediaElement.setSinkId`). */
-export const canChooseSpeaker = () => typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
+export const canChooseSpeaker = () => backend ? backend.canChooseSpeaker() : typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
 
 /** Stops every track: the camera light goes off. @param {MediaStream | null} stream */
 export function stopStream(stream) {

@@ -1,0 +1,91 @@
+// @ts-check
+//! The native engine's pictures on the page: a canvas in place of each `<video>` (which this
+//! webview cannot feed from the engine), frames fetched newest-first and painted as they come,
+//! and the figures a test or benchmark reads (frames painted, added display latency).
+
+/** @typedef {import('./nativeengine.js').NativeEngine} NativeEngine */
+
+/** Bytes before the pixels; see `FRAME_HEADER` in src-tauri/src/native.rs. */
+const HEADER = 24;
+/** How many latency samples to keep. */
+const SAMPLES = 600;
+
+export class FramePainter {
+  /**
+   * @param {NativeEngine} engine
+   * @param {'local'|'remote'} source
+   * @param {HTMLVideoElement} video the element the canvas stands in for
+   */
+  constructor(engine, source, video) {
+    this.engine = engine;
+    this.source = source;
+    this.canvas = document.createElement('canvas');
+    this.canvas.id = `${video.id}Canvas`;
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-label', video.getAttribute('aria-label') ?? '');
+    this.canvas.width = 640;
+    this.canvas.height = 480;
+    video.after(this.canvas);
+    video.hidden = true;
+    // The page shows and hides the video by its classes (`live`, `off`); the canvas follows.
+    const mirror = () => { this.canvas.className = video.className; };
+    new MutationObserver(mirror).observe(video, { attributes: true, attributeFilter: ['class'] });
+    mirror();
+    this.context = /** @type {CanvasRenderingContext2D} */ (this.canvas.getContext('2d', { alpha: false }));
+    this.seq = 0;
+    this.painted = 0;
+    /** Milliseconds from the frame leaving the engine to it being painted. @type {number[]} */
+    this.latencies = [];
+    this.running = false;
+  }
+
+  start() {
+    if (this.running) return;
+    this.running = true;
+    this.#loop();
+  }
+
+  stop() {
+    this.running = false;
+  }
+
+  async #loop() {
+    while (this.running) {
+      /** @type {unknown} */
+      let reply;
+      try {
+        reply = await this.engine.invoke('native_frame', { source: this.source, after: this.seq });
+      } catch (e) {
+        console.warn('hearth: no frames from the native engine', e);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      if (reply instanceof ArrayBuffer && reply.byteLength > HEADER) this.#paint(reply);
+    }
+  }
+
+  /** @param {ArrayBuffer} buffer */
+  #paint(buffer) {
+    const header = new DataView(buffer, 0, HEADER);
+    const seq = header.getUint32(0, true);
+    const width = header.getUint32(4, true);
+    const height = header.getUint32(8, true);
+    const sentAt = header.getFloat64(16, true);
+    if (!width || !height || buffer.byteLength < HEADER + width * height * 4) return;
+    this.seq = seq;
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+    }
+    this.context.putImageData(new ImageData(new Uint8ClampedArray(buffer, HEADER, width * height * 4), width, height), 0, 0);
+    this.painted += 1;
+    this.canvas.dataset.frames = String(this.painted);
+    this.latencies.push(performance.timeOrigin + performance.now() - sentAt);
+    if (this.latencies.length > SAMPLES) this.latencies.splice(0, this.latencies.length - SAMPLES);
+  }
+
+  /** A page-side video track for this picture (the call code wants real tracks to hold). */
+  track() {
+    return this.canvas.captureStream(0).getVideoTracks()[0];
+  }
+}
