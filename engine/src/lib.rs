@@ -8,6 +8,7 @@ mod error;
 mod ice;
 mod stats;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -51,14 +52,22 @@ pub enum FrameSource {
     Remote,
 }
 
-/// One decoded picture, RGBA, rows packed.
+/// One decoded picture, as a JPEG: a twentieth of the raw size, which is what lets the webview's
+/// IPC keep up (raw RGBA frames measured 3 frames per second there; see BENCHMARKS.md).
 pub struct Frame {
     pub width: u32,
     pub height: u32,
-    pub rgba: Vec<u8>,
-    /// Wall-clock milliseconds when the frame left the pipeline, to measure display latency.
+    pub jpeg: Vec<u8>,
+    /// Wall-clock milliseconds when the decoded (or captured) picture reached the JPEG encoder,
+    /// so that display latency counts the encoding too.
     pub at_ms: f64,
 }
+
+/// When pictures (by timestamp) reached an encoder, oldest first.
+type Stamps = VecDeque<(Option<gst::ClockTime>, f64)>;
+
+/// JPEG quality for pictures handed to the UI: sharp at 640x480, about 40 KB a frame.
+const JPEG_QUALITY: i32 = 85;
 
 /// What the engine tells its owner, in the browser's words.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -176,8 +185,8 @@ fn pipeline_description(send_video: bool, send_audio: bool) -> String {
              videotee. ! queue max-size-buffers=2 leaky=downstream ! valve name=videovalve ! videoconvert ! \
              vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=1200000 lag-in-frames=0 \
              keyframe-max-dist=60 threads=2 ! rtpvp8pay pt=96 picture-id-mode=15-bit ! {VIDEO_RTP_CAPS} ! webrtc. \
-             videotee. ! queue max-size-buffers=1 leaky=downstream ! videoconvert ! video/x-raw,format=RGBA ! \
-             appsink name=localframes sync=false max-buffers=1 drop=true "
+             videotee. ! queue max-size-buffers=1 leaky=downstream ! videoconvert ! \
+             jpegenc name=localjpeg quality={JPEG_QUALITY} ! appsink name=localframes sync=false max-buffers=1 drop=true "
         ));
     }
     if send_audio {
@@ -399,8 +408,11 @@ impl Engine {
                 observer.event(EngineEvent::ConnectionState { state });
             });
 
-        if let Some(sink) = self.pipeline.by_name("localframes") {
-            self.deliver_frames(sink, FrameSource::Local)?;
+        if let (Some(encoder), Some(sink)) = (
+            self.pipeline.by_name("localjpeg"),
+            self.pipeline.by_name("localframes"),
+        ) {
+            self.deliver_frames(&encoder, sink, FrameSource::Local)?;
         }
 
         // Incoming media: webrtcbin adds a pad per remote stream; decode whatever it carries.
@@ -453,10 +465,32 @@ impl Engine {
         Ok(())
     }
 
-    fn deliver_frames(&self, sink: gst::Element, source: FrameSource) -> Result<(), EngineError> {
+    /// Hands `sink`'s JPEGs to the observer, each stamped with when its picture reached
+    /// `encoder` (matched by timestamp).
+    fn deliver_frames(
+        &self,
+        encoder: &gst::Element,
+        sink: gst::Element,
+        source: FrameSource,
+    ) -> Result<(), EngineError> {
         let sink = sink
             .downcast::<gst_app::AppSink>()
             .map_err(|_| EngineError::Pipeline("not an appsink".into()))?;
+        let stamps: Arc<Mutex<Stamps>> = Arc::default();
+        let input = encoder
+            .static_pad("sink")
+            .ok_or_else(|| EngineError::Pipeline("encoder has no sink".into()))?;
+        let probe_stamps = stamps.clone();
+        input.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buffer) = info.buffer() {
+                let mut stamps = probe_stamps.lock().unwrap_or_else(PoisonError::into_inner);
+                if stamps.len() >= 16 {
+                    stamps.pop_front();
+                }
+                stamps.push_back((buffer.pts(), now_ms()));
+            }
+            gst::PadProbeReturn::Ok
+        });
         let observer = self.observer.clone();
         let counters = self.counters.clone();
         sink.set_callbacks(
@@ -466,36 +500,36 @@ impl Engine {
                     let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else {
                         return Ok(gst::FlowSuccess::Ok);
                     };
-                    let Some(s) = caps.structure(0) else {
-                        return Ok(gst::FlowSuccess::Ok);
-                    };
-                    let (Ok(width), Ok(height)) = (s.get::<i32>("width"), s.get::<i32>("height"))
-                    else {
+                    let size = caps.structure(0).and_then(|s| {
+                        Some((s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?))
+                    });
+                    let Some((width, height)) = size else {
                         return Ok(gst::FlowSuccess::Ok);
                     };
                     let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
-                    let (width, height) = (width.max(0) as u32, height.max(0) as u32);
-                    // videoconvert pads rows to 4 bytes; RGBA rows are already a multiple of 4.
-                    let rgba = map
-                        .as_slice()
-                        .get(..(width * height * 4) as usize)
-                        .unwrap_or(map.as_slice())
-                        .to_vec();
+                    let at_ms = {
+                        let mut stamps = stamps.lock().unwrap_or_else(PoisonError::into_inner);
+                        match stamps.iter().position(|(pts, _)| *pts == buffer.pts()) {
+                            Some(i) => stamps
+                                .drain(..=i)
+                                .next_back()
+                                .map_or_else(now_ms, |(_, at)| at),
+                            None => now_ms(),
+                        }
+                    };
                     match source {
                         FrameSource::Local => counters.local_frames.fetch_add(1, Ordering::Relaxed),
                         FrameSource::Remote => {
                             counters.remote_frames.fetch_add(1, Ordering::Relaxed)
                         }
                     };
-                    observer.frame(
-                        source,
-                        Frame {
-                            width,
-                            height,
-                            rgba,
-                            at_ms: now_ms(),
-                        },
-                    );
+                    let frame = Frame {
+                        width: width.max(0) as u32,
+                        height: height.max(0) as u32,
+                        jpeg: map.as_slice().to_vec(),
+                        at_ms,
+                    };
+                    observer.frame(source, frame);
                     Ok(gst::FlowSuccess::Ok)
                 })
                 .build(),
@@ -540,7 +574,7 @@ impl Engine {
                 MediaKind::Video,
                 format!(
                     "queue max-size-buffers=2 leaky=downstream ! videoconvert ! videoscale ! \
-                     video/x-raw,format=RGBA,width={REMOTE_WIDTH},pixel-aspect-ratio=1/1 ! \
+                     video/x-raw,width={REMOTE_WIDTH},pixel-aspect-ratio=1/1 ! jpegenc name=remotejpeg quality={JPEG_QUALITY} ! \
                      appsink name=remoteframes sync=false max-buffers=1 drop=true"
                 ),
             )
@@ -559,8 +593,10 @@ impl Engine {
         let bin = gst::parse::bin_from_description(&description, true)?;
         self.pipeline.add(&bin)?;
         if kind == MediaKind::Video {
-            if let Some(sink) = bin.by_name("remoteframes") {
-                self.deliver_frames(sink, FrameSource::Remote)?;
+            if let (Some(encoder), Some(sink)) =
+                (bin.by_name("remotejpeg"), bin.by_name("remoteframes"))
+            {
+                self.deliver_frames(&encoder, sink, FrameSource::Remote)?;
             }
         }
         bin.sync_state_with_parent()?;

@@ -20,7 +20,11 @@ impl Observer for Forward {
         let _ = self.events.send(event);
     }
     fn frame(&self, source: FrameSource, frame: Frame) {
-        assert_eq!(frame.rgba.len(), (frame.width * frame.height * 4) as usize);
+        assert!(
+            frame.jpeg.starts_with(&[0xFF, 0xD8]) && frame.jpeg.ends_with(&[0xFF, 0xD9]),
+            "not a JPEG"
+        );
+        assert!(frame.at_ms > 0.0);
         if source == FrameSource::Remote {
             if let Ok(mut sizes) = self.remote_sizes.lock() {
                 sizes.push((frame.width, frame.height));

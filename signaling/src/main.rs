@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
         only_rooms: None,
     };
 
-    let listener = TcpListener::bind(&args.addr)
+    let listener = listen(&args.addr)
         .await
         .with_context(|| format!("could not listen on {}", args.addr))?;
     let local = listener.local_addr()?;
@@ -110,6 +110,34 @@ async fn main() -> anyhow::Result<()> {
     signaling::serve(listener, config, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds like `TcpListener::bind`, but with a listen backlog of 4096 instead of tokio's 128: when
+/// thousands of clients reconnect at once (a restart), a full accept queue drops their handshakes
+/// and each waits a whole SYN retransmission (1 s, then 3 s) instead of milliseconds. The kernel
+/// caps the backlog at `net.core.somaxconn` (4096 by default).
+async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind` does on Unix: a restarted server can take its port back at once.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(4096)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    }))
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -29,8 +29,8 @@ impl From<EngineError> for CommandError {
     }
 }
 
-/// Bytes before the pixels in a frame message: sequence, width, height (u32 each, little
-/// endian), 4 bytes of padding, then the wall-clock milliseconds it left the pipeline (f64).
+/// Bytes before the JPEG in a frame message: sequence, width, height (u32 each, little endian),
+/// 4 bytes of padding, then the wall-clock milliseconds the picture reached the encoder (f64).
 pub const FRAME_HEADER: usize = 24;
 
 /// The newest picture of one source, ready to send.
@@ -49,13 +49,13 @@ impl FrameSlot {
 
     fn publish(&self, frame: Frame) {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut bytes = Vec::with_capacity(FRAME_HEADER + frame.rgba.len());
+        let mut bytes = Vec::with_capacity(FRAME_HEADER + frame.jpeg.len());
         bytes.extend_from_slice(&seq.to_le_bytes());
         bytes.extend_from_slice(&frame.width.to_le_bytes());
         bytes.extend_from_slice(&frame.height.to_le_bytes());
         bytes.extend_from_slice(&[0; 4]);
         bytes.extend_from_slice(&frame.at_ms.to_le_bytes());
-        bytes.extend_from_slice(&frame.rgba);
+        bytes.extend_from_slice(&frame.jpeg);
         self.latest.send_replace(Some(Arc::new(bytes)));
     }
 }

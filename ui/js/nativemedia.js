@@ -31,6 +31,7 @@ export async function installNativeCalls(bridge) {
   setPeerConnectionFactory((config) => {
     const pc = new NativePeerConnection(config, engine);
     pc.remoteTrack = (kind) => tracks.remote(kind);
+    pc.pictureStats = () => remote.pictureStats();
     return /** @type {RTCPeerConnection} */ (/** @type {unknown} */ (pc));
   });
   useBackend(tracks);

@@ -66,6 +66,8 @@ export class NativePeerConnection extends EventTarget {
     this.closed = false;
     /** @type {(kind: 'audio'|'video') => MediaStreamTrack} makes the page-side track of a remote stream */
     this.remoteTrack = () => { throw new Error('no remote track maker'); };
+    /** @type {() => {width: number, height: number, fps: number} | null} the remote picture as painted */
+    this.pictureStats = () => null;
     /** @type {number | null} */
     this.generation = null;
     /** @param {Event} e */
@@ -216,7 +218,18 @@ export class NativePeerConnection extends EventTarget {
       /** @type {any[]} */
       const list = await this.engine.invoke('native_stats');
       const now = performance.timeOrigin + performance.now();
-      return new Map(list.map((s) => [s.id, { ...s, timestamp: now }]));
+      const report = new Map(list.map((s) => [s.id, { ...s, timestamp: now }]));
+      // What webrtcbin does not report under the browser's names: the round trip (it has it
+      // per RTCP report, not per candidate pair) and the picture as shown.
+      const stats = [...report.values()];
+      const rtt = stats.find((s) => s.type === 'remote-inbound-rtp' && typeof s.roundTripTime === 'number')?.roundTripTime;
+      if (typeof rtt === 'number' && !stats.some((s) => s.type === 'candidate-pair' && typeof s.currentRoundTripTime === 'number')) {
+        report.set('hearth-pair', { id: 'hearth-pair', type: 'candidate-pair', nominated: true, state: 'succeeded', currentRoundTripTime: rtt, timestamp: now });
+      }
+      const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+      const picture = this.pictureStats();
+      if (video && picture) Object.assign(video, { frameWidth: picture.width, frameHeight: picture.height, framesPerSecond: picture.fps });
+      return report;
     });
   }
 

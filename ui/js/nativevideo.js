@@ -5,7 +5,7 @@
 
 /** @typedef {import('./nativeengine.js').NativeEngine} NativeEngine */
 
-/** Bytes before the pixels; see `FRAME_HEADER` in src-tauri/src/native.rs. */
+/** Bytes before the JPEG; see `FRAME_HEADER` in src-tauri/src/native.rs. */
 const HEADER = 24;
 /** How many latency samples to keep. */
 const SAMPLES = 600;
@@ -34,6 +34,8 @@ export class FramePainter {
     this.context = /** @type {CanvasRenderingContext2D} */ (this.canvas.getContext('2d', { alpha: false }));
     this.seq = 0;
     this.painted = 0;
+    /** When the frames of the last second were painted. @type {number[]} */
+    this.paintTimes = [];
     /** Milliseconds from the frame leaving the engine to it being painted. @type {number[]} */
     this.latencies = [];
     this.running = false;
@@ -60,28 +62,45 @@ export class FramePainter {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         continue;
       }
-      if (reply instanceof ArrayBuffer && reply.byteLength > HEADER) this.#paint(reply);
+      if (reply instanceof ArrayBuffer && reply.byteLength > HEADER) await this.#paint(reply);
     }
   }
 
   /** @param {ArrayBuffer} buffer */
-  #paint(buffer) {
+  async #paint(buffer) {
     const header = new DataView(buffer, 0, HEADER);
     const seq = header.getUint32(0, true);
     const width = header.getUint32(4, true);
     const height = header.getUint32(8, true);
     const sentAt = header.getFloat64(16, true);
-    if (!width || !height || buffer.byteLength < HEADER + width * height * 4) return;
     this.seq = seq;
+    /** @type {ImageBitmap} */
+    let picture;
+    try {
+      picture = await createImageBitmap(new Blob([new Uint8Array(buffer, HEADER)], { type: 'image/jpeg' }));
+    } catch (e) {
+      console.warn('hearth: a frame could not be decoded', e);
+      return;
+    }
     if (this.canvas.width !== width || this.canvas.height !== height) {
       this.canvas.width = width;
       this.canvas.height = height;
     }
-    this.context.putImageData(new ImageData(new Uint8ClampedArray(buffer, HEADER, width * height * 4), width, height), 0, 0);
+    this.context.drawImage(picture, 0, 0, width, height);
+    picture.close();
     this.painted += 1;
     this.canvas.dataset.frames = String(this.painted);
+    const now = performance.now();
+    this.paintTimes.push(now);
+    while (this.paintTimes.length && this.paintTimes[0] < now - 1000) this.paintTimes.shift();
     this.latencies.push(performance.timeOrigin + performance.now() - sentAt);
     if (this.latencies.length > SAMPLES) this.latencies.splice(0, this.latencies.length - SAMPLES);
+  }
+
+  /** The picture as shown: its size and frames painted in the last second. */
+  pictureStats() {
+    if (!this.painted) return null;
+    return { width: this.canvas.width, height: this.canvas.height, fps: this.paintTimes.length };
   }
 
   /** A page-side video track for this picture (the call code wants real tracks to hold). */
