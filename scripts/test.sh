@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check main must pass: formatting, lints, Rust tests, UI unit tests, and the end-to-end
-# tests in real Chromium against the real signaling server.
+# tests in real Chromium against the real signaling server, the desktop app under Xvfb, and the
+# release .deb installed on a clean Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,7 @@ cargo build --quiet -p signaling -p hearth
 node --test --test-concurrency=1 tests/e2e/
 step "desktop app tests under Xvfb (tauri-driver, node --test)"
 xvfb-run -a node --test --test-concurrency=1 tests/desktop/
+step "packaging: the release .deb, installed on a clean Debian 12 (debootstrap, chroot)"
+rm -rf target/release/bundle/deb
+npx --no-install tauri build --bundles deb
+node --test tests/package/

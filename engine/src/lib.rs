@@ -159,6 +159,10 @@ pub fn init() -> Result<(), EngineError> {
         "opusdec",
         "rtpvp8pay",
         "rtpopuspay",
+        "jpegenc",
+        "decodebin",
+        "level",
+        "autoaudiosink",
     ] {
         if gst::ElementFactory::find(plugin).is_none() {
             return Err(EngineError::MissingPlugin(plugin));

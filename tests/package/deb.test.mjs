@@ -1,7 +1,8 @@
 //! The release `.deb` installed with `apt install ./Hearth_*.deb` on a clean Debian 12 (a fresh
 //! debootstrap tree, entered with chroot): it pulls in its runtime dependencies, adds a `hearth`
 //! command whose libraries all resolve, a desktop entry with an icon, the GStreamer plugins a call
-//! needs, and `hearth` opens its window on a virtual screen.
+//! needs (everything the native engine's pipelines use), and `hearth` opens its window on a
+//! virtual screen.
 //!
 //! Needs root (or sudo) for debootstrap, mounts and chroot. The base tree is made once and kept in
 //! `target/debian-12-base/`; each run installs into a fresh copy of it.
@@ -101,7 +102,12 @@ test('a desktop entry starts hearth and names an installed icon', () => {
 
 test('the GStreamer plugins a call needs are installed with it', () => {
   const dir = path.join(root, 'usr/lib/x86_64-linux-gnu/gstreamer-1.0');
-  for (const plugin of ['webrtc', 'nice', 'vpx', 'opus', 'srtp', 'dtls', 'rtpmanager']) {
+  const plugins = [
+    'coreelements', 'webrtc', 'nice', 'srtp', 'dtls', 'rtpmanager', 'rtp', 'vpx', 'opus', 'jpeg', 'level', 'autodetect',
+    'app', 'playback', 'videoconvert', 'videoscale', 'videorate', 'videotestsrc', 'audioconvert', 'audioresample',
+    'audiotestsrc', 'volume', 'video4linux2', 'pulseaudio',
+  ];
+  for (const plugin of plugins) {
     assert.ok(existsSync(path.join(dir, `libgst${plugin}.so`)), `libgst${plugin}.so is missing`);
   }
 });
