@@ -710,6 +710,15 @@ impl Engine {
             .emit_by_name::<()>("get-stats", &[&None::<gst::Pad>, &promise]);
         let reply = settle(rx).await?;
         let mut list = reply.map(|r| stats::to_json(&r)).unwrap_or_default();
+        // webrtcbin 1.22 labels streams' kinds unreliably under bundle (every inbound stream gets
+        // the first codec's); the descriptions say which SSRC carries what.
+        let kinds = self.ssrc_kinds();
+        for stat in &mut list {
+            let ssrc = stat.get("ssrc").and_then(serde_json::Value::as_u64);
+            if let Some(kind) = ssrc.and_then(|ssrc| kinds.get(&ssrc)) {
+                stat["kind"] = serde_json::Value::String(kind.clone());
+            }
+        }
         // What the browser reports about the microphone, which webrtcbin does not.
         if let Some(volume) = self.pipeline.by_name("micvolume") {
             let muted = volume.property::<bool>("mute");
@@ -719,6 +728,31 @@ impl Engine {
             }));
         }
         Ok(list)
+    }
+
+    /// Which media kind each SSRC in the local and remote descriptions carries.
+    fn ssrc_kinds(&self) -> std::collections::HashMap<u64, String> {
+        let mut kinds = std::collections::HashMap::new();
+        for property in ["local-description", "remote-description"] {
+            let description = self
+                .webrtc
+                .property::<Option<gst_webrtc::WebRTCSessionDescription>>(property);
+            let Some(description) = description else {
+                continue;
+            };
+            for media in description.sdp().medias() {
+                let Some(kind) = media.media() else { continue };
+                for attribute in media.attributes().filter(|a| a.key() == "ssrc") {
+                    let ssrc = attribute
+                        .value()
+                        .and_then(|v| v.split(' ').next()?.parse().ok());
+                    if let Some(ssrc) = ssrc {
+                        kinds.insert(ssrc, kind.to_string());
+                    }
+                }
+            }
+        }
+        kinds
     }
 
     /// Mutes the microphone (`track.enabled = false`) or stops sending the picture.

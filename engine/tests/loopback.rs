@@ -167,6 +167,11 @@ async fn two_engines_call_each_other_with_picture_and_sound() {
         inbound_video["packetsReceived"].as_u64().unwrap_or(0) > 0,
         "{inbound_video:#?}"
     );
+    let inbound_audio = stats
+        .iter()
+        .find(|s| s["type"] == "inbound-rtp" && s["kind"] == "audio")
+        .unwrap_or_else(|| panic!("no inbound audio in {stats:#?}"));
+    assert_ne!(inbound_audio["ssrc"], inbound_video["ssrc"]);
 
     // Mute: the other side's level falls to silence. Video off: its frames stop coming.
     a.set_sending(MediaKind::Audio, false).expect("mute");

@@ -76,7 +76,8 @@ impl Rooms {
         name: &str,
         outbox: Outbox,
         max_peers: usize,
-    ) -> Result<Vec<PeerInfo>, JoinError> {
+        welcome: impl FnOnce(Vec<PeerInfo>) -> Utf8Bytes,
+    ) -> Result<(), JoinError> {
         let joined: Utf8Bytes = ServerMessage::PeerJoined {
             peer: PeerInfo {
                 id: id.clone(),
@@ -100,6 +101,9 @@ impl Rooms {
                 name: m.name.clone(),
             })
             .collect();
+        // The welcome is queued under the lock, before anyone else can see the new member, so it
+        // is the first thing the joiner hears: never a `peer-joined` ahead of it.
+        outbox.deliver(Message::Text(welcome(others)));
         for m in members.iter() {
             m.outbox.deliver(Message::Text(joined.clone()));
         }
@@ -108,7 +112,7 @@ impl Rooms {
             name: name.to_owned(),
             outbox,
         });
-        Ok(others)
+        Ok(())
     }
 
     /// Removes a peer and tells the others. Removing a peer that is not there does nothing.
@@ -187,28 +191,30 @@ mod tests {
         }
     }
 
+    /// Stands in for the session's welcome: the peers it lists, as JSON.
+    fn welcome(peers: Vec<PeerInfo>) -> Utf8Bytes {
+        serde_json::to_string(&peers)
+            .expect("peers serialise")
+            .into()
+    }
+
     #[test]
-    fn join_tells_the_others_and_lists_them() {
+    fn join_welcomes_first_then_tells_the_others() {
         let rooms = Rooms::default();
         let (a, mut a_rx) = outbox(8);
-        let (b, _b_rx) = outbox(8);
+        let (b, mut b_rx) = outbox(8);
         let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
-        assert!(rooms.join("r", &ida, "Ada", a, 2).expect("join").is_empty());
-        let others = rooms.join("r", &idb, "Bob", b, 2).expect("join");
-        assert_eq!(
-            others,
-            vec![PeerInfo {
-                id: ida.clone(),
-                name: "Ada".into()
-            }]
-        );
+        rooms.join("r", &ida, "Ada", a, 2, welcome).expect("join");
+        assert_eq!(text(a_rx.try_recv().ok()), "[]");
+        rooms.join("r", &idb, "Bob", b, 2, welcome).expect("join");
+        assert_eq!(text(b_rx.try_recv().ok()), r#"[{"id":"a","name":"Ada"}]"#);
         assert_eq!(
             text(a_rx.try_recv().ok()),
             r#"{"type":"peer-joined","peer":{"id":"b","name":"Bob"}}"#
         );
         let (c, _c_rx) = outbox(8);
         assert_eq!(
-            rooms.join("r", &PeerId::from("c"), "Cy", c, 2),
+            rooms.join("r", &PeerId::from("c"), "Cy", c, 2, welcome),
             Err(JoinError::Full)
         );
         rooms.leave("r", &idb);
@@ -224,11 +230,12 @@ mod tests {
     fn a_full_outbox_kicks_its_owner_and_spares_the_sender() {
         let rooms = Rooms::default();
         let (a, _a_rx) = outbox(8);
-        let (b, _b_rx) = outbox(1);
+        // Room for the welcome and one more.
+        let (b, _b_rx) = outbox(2);
         let kick_b = b.kick.clone();
         let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
-        rooms.join("r", &ida, "Ada", a, 2).expect("join");
-        rooms.join("r", &idb, "Bob", b, 2).expect("join");
+        rooms.join("r", &ida, "Ada", a, 2, welcome).expect("join");
+        rooms.join("r", &idb, "Bob", b, 2, welcome).expect("join");
         rooms
             .relay("r", &ida, Some(&idb), "1".into())
             .expect("relay");
@@ -245,8 +252,8 @@ mod tests {
         let (a, _a_rx) = outbox(8);
         let (b, _b_rx) = outbox(8);
         let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
-        rooms.join("r1", &ida, "Ada", a, 2).expect("join");
-        rooms.join("r2", &idb, "Bob", b, 2).expect("join");
+        rooms.join("r1", &ida, "Ada", a, 2, welcome).expect("join");
+        rooms.join("r2", &idb, "Bob", b, 2, welcome).expect("join");
         assert_eq!(
             rooms.relay("r1", &ida, Some(&idb), "x".into()),
             Err(RelayError::UnknownPeer)

@@ -275,23 +275,27 @@ impl Session<'_> {
         }
         let id = PeerId::random();
         let max = self.state.config.limits.max_peers_per_room;
+        let ice_servers = self
+            .state
+            .config
+            .ice
+            .ice_servers(SystemTime::now(), id.as_str());
+        let welcome = |peers| {
+            ServerMessage::Welcome {
+                id: &id,
+                room: &room,
+                peers,
+                ice_servers: &ice_servers,
+            }
+            .to_json()
+            .into()
+        };
         match self
             .state
             .rooms
-            .join(&room, &id, &name, self.outbox.clone(), max)
+            .join(&room, &id, &name, self.outbox.clone(), max, welcome)
         {
-            Ok(peers) => {
-                let ice_servers = self
-                    .state
-                    .config
-                    .ice
-                    .ice_servers(SystemTime::now(), id.as_str());
-                self.send(&ServerMessage::Welcome {
-                    id: &id,
-                    room: &room,
-                    peers,
-                    ice_servers: &ice_servers,
-                });
+            Ok(()) => {
                 tracing::info!(client = %self.client, %room, peer = %id, "joined");
                 self.membership = Some(Membership { room, id });
                 false

@@ -1,0 +1,197 @@
+//! Desktop-app benchmark: the release app under Xvfb (driven by tauri-driver, as in the desktop
+//! tests), measured from outside: launch to first paint, idle memory of the app and its webview
+//! processes, the extra memory and CPU of hosting, and, through the native engine with headless
+//! Chromium on the other end, call setup time, CPU during a call, paint rate and display latency.
+//!
+//! Usage: xvfb-run -a node bench/desktop.mjs [--calls 5] [--json]
+//! Needs target/release/hearth (npm run package:deb builds it) and target/release/signaling.
+
+import path from 'node:path';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.env.HEARTH_APP_BIN ??= path.join(ROOT, 'target/release/hearth');
+process.env.HEARTH_SIGNALING_BIN ??= path.join(ROOT, 'target/release/signaling');
+const { DesktopApp } = await import('../tests/desktop/webdriver.mjs');
+const { startServer, launchBrowser, Person, freshRoom, waitFor } = await import('../tests/e2e/harness.mjs');
+
+const { values: opts } = parseArgs({
+  options: { calls: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } },
+});
+for (const bin of [process.env.HEARTH_APP_BIN, process.env.HEARTH_SIGNALING_BIN]) {
+  if (!existsSync(bin)) {
+    console.error(`${bin} is missing: run npm run package:deb and cargo build --release -p signaling`);
+    process.exit(2);
+  }
+}
+
+const TICKS = 100; // USER_HZ on Linux
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Every process: pid → {ppid, comm, cpuTicks, startTicks}. */
+function processes() {
+  const all = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      all.set(Number(entry), { ppid: Number(fields[1]), comm, cpuTicks: Number(fields[11]) + Number(fields[12]), startTicks: Number(fields[19]) });
+    } catch { /* gone */ }
+  }
+  return all;
+}
+
+/** The app's process and its descendants (the WebKit web and network processes). */
+function appTree() {
+  const all = processes();
+  const root = [...all.entries()].filter(([, p]) => p.comm === 'hearth').sort((a, b) => b[1].startTicks - a[1].startTicks)[0];
+  if (!root) throw new Error('no hearth process');
+  const tree = [root[0]];
+  for (let i = 0; i < tree.length; i++) for (const [pid, p] of all) if (p.ppid === tree[i]) tree.push(pid);
+  return { root: root[0], pids: tree, all };
+}
+
+/** Resident and proportional memory (KiB) of these processes, summed. */
+function memory(pids) {
+  let rss = 0;
+  let pss = 0;
+  for (const pid of pids) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+    } catch { /* gone */ }
+  }
+  return { rssMiB: rss / 1024, pssMiB: pss / 1024 };
+}
+
+/** Cores the app's processes use over `ms`. */
+async function cpu(ms) {
+  const before = appTree();
+  const ticks0 = before.pids.reduce((sum, pid) => sum + (before.all.get(pid)?.cpuTicks ?? 0), 0);
+  await sleep(ms);
+  const after = appTree();
+  const ticks1 = after.pids.reduce((sum, pid) => sum + (after.all.get(pid)?.cpuTicks ?? 0), 0);
+  return (ticks1 - ticks0) / TICKS / (ms / 1000);
+}
+
+function percentile(values, q) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+const results = {};
+const size = (file) => statSync(file).size / 1e6;
+results.binaryMB = size(process.env.HEARTH_APP_BIN);
+const debDir = path.join(ROOT, 'target/release/bundle/deb');
+const deb = existsSync(debDir) ? readdirSync(debDir).find((f) => f.endsWith('.deb')) : undefined;
+if (deb) results.debMB = size(path.join(debDir, deb));
+
+// Launch to first paint, three launches: the page's first contentful paint (its clock) against
+// the process's start time (the kernel's, in boot ticks, turned into the same epoch clock).
+const firstPaints = [];
+for (let i = 0; i < 3; i++) {
+  const app = await DesktopApp.launch();
+  try {
+    const { root, all } = appTree();
+    const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const bootEpochMs = Date.now() - uptime * 1000;
+    const startedMs = bootEpochMs + (all.get(root).startTicks / TICKS) * 1000;
+    const paintMs = await app.script(`
+      const fcp = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
+      return fcp ? performance.timeOrigin + fcp.startTime : null;`);
+    if (paintMs !== null) firstPaints.push(paintMs - startedMs);
+    if (i === 0) {
+      await sleep(5000);
+      results.idle = { ...memory(appTree().pids), cores: await cpu(10_000), processes: appTree().pids.length };
+      await app.fill('Name', 'Bench');
+      await app.clickButton('Host a call');
+      await app.waitForText('hostRoom', /^[a-z2-9]{4}-/);
+      await sleep(5000);
+      results.hosting = { ...memory(appTree().pids), cores: await cpu(10_000) };
+    }
+  } finally {
+    await app.quit();
+  }
+}
+results.firstPaintMs = { values: firstPaints.map((v) => Math.round(v)), median: percentile(firstPaints, 0.5) };
+
+// Native calls with Chromium: setup time, then CPU, paint rate and display latency during one.
+const server = await startServer();
+const browser = await launchBrowser();
+const app = await DesktopApp.launch();
+try {
+  const room = freshRoom('bench-native');
+  await app.fill('Name', 'Nell');
+  await app.fill('Server', server.url.replace('http://', ''));
+  await app.fill('Room', room);
+  await app.clickButton('Join');
+  await app.waitForText('presence', /Waiting for someone/);
+  const guest = await Person.open(browser, `${server.url}/?room=${room}`, 'Gus');
+  await guest.joinAndWait(room);
+  await app.waitForText('presence', /Gus is here/);
+  const setups = [];
+  for (let i = 0; i < Number(opts.calls) + 1; i++) {
+    const base = await app.script('return hearthNative.remote.painted');
+    await app.clickButton('Call');
+    const dialog = guest.page.getByRole('alertdialog').filter({ hasText: 'Nell is calling' });
+    await dialog.waitFor();
+    const acceptAt = Date.now();
+    await guest.button('Accept').click();
+    // The app's first painted frame of this call, stamped in the page on the same clock.
+    const firstAt = await app.script(`
+      const base = arguments[0];
+      return await new Promise((resolve) => {
+        const check = () => hearthNative.remote.painted > base ? resolve(performance.timeOrigin + performance.now()) : setTimeout(check, 2);
+        check();
+      });`, base);
+    const guestFirst = await guest.page.evaluate(() => new Promise((resolve) => {
+      const v = /** @type {HTMLVideoElement} */ (document.getElementById('remoteVideo'));
+      const check = () => v.getVideoPlaybackQuality().totalVideoFrames > 0 ? resolve(performance.timeOrigin + performance.now()) : setTimeout(check, 2);
+      check();
+    }));
+    if (i > 0) setups.push({ app: firstAt - acceptAt, browser: guestFirst - acceptAt });
+    if (i === Number(opts.calls)) break;
+    await app.clickButton('Hang Up');
+    await guest.waitForCallState('Call ended', 10_000);
+    await sleep(500);
+  }
+  results.nativeSetupMs = {
+    appFirstFrame: { median: percentile(setups.map((s) => s.app), 0.5), p95: percentile(setups.map((s) => s.app), 0.95) },
+    browserFirstFrame: { median: percentile(setups.map((s) => s.browser), 0.5), p95: percentile(setups.map((s) => s.browser), 0.95) },
+    calls: setups.length,
+  };
+  // The last call stays up: measure it.
+  await sleep(3000);
+  const painted0 = await app.script('return [hearthNative.remote.painted, hearthNative.local.painted, performance.now()]');
+  const cores = await cpu(10_000);
+  const painted1 = await app.script('return [hearthNative.remote.painted, hearthNative.local.painted, performance.now()]');
+  const seconds = (painted1[2] - painted0[2]) / 1000;
+  const latencies = await app.script('return hearthNative.remote.latencies.slice(-250)');
+  const progress = await app.script("return await window.__TAURI__.core.invoke('native_progress')");
+  const stats = await app.script("return await window.__TAURI__.core.invoke('native_stats')");
+  const inbound = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+  results.nativeCall = {
+    cores,
+    memory: memory(appTree().pids),
+    remotePaintedFps: (painted1[0] - painted0[0]) / seconds,
+    localPaintedFps: (painted1[1] - painted0[1]) / seconds,
+    remoteSize: await app.script("const c = document.getElementById('remoteVideoCanvas'); return `${c.width}x${c.height}`"),
+    displayLatencyMs: { median: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), samples: latencies.length },
+    remoteFramesDecoded: progress.remoteFrames,
+    inboundVideo: inbound ? { packetsReceived: inbound.packetsReceived, packetsLost: inbound.packetsLost } : null,
+  };
+  await app.clickButton('Hang Up');
+  await guest.close();
+} finally {
+  await app.quit();
+  await browser.close();
+  await server.stop();
+}
+
+if (opts.json) console.log(JSON.stringify(results));
+else console.log(JSON.stringify(results, null, 2));
