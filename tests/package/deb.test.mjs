@@ -104,7 +104,7 @@ test('the GStreamer plugins a call needs are installed with it', () => {
   const dir = path.join(root, 'usr/lib/x86_64-linux-gnu/gstreamer-1.0');
   const plugins = [
     'coreelements', 'webrtc', 'nice', 'srtp', 'dtls', 'rtpmanager', 'rtp', 'vpx', 'opus', 'jpeg', 'level', 'autodetect',
-    'app', 'playback', 'videoconvert', 'videoscale', 'videorate', 'videotestsrc', 'audioconvert', 'audioresample',
+    'app', 'playback', 'videoconvertscale', 'videorate', 'videotestsrc', 'audioconvert', 'audioresample',
     'audiotestsrc', 'volume', 'video4linux2', 'pulseaudio',
   ];
   for (const plugin of plugins) {
