@@ -186,7 +186,7 @@ fn pipeline_description(send_video: bool, send_audio: bool) -> String {
         d.push_str(&format!(
             "videoconvert name=videoin ! videoscale ! videorate ! \
              video/x-raw,width={WIDTH},height={HEIGHT},framerate={FPS}/1,pixel-aspect-ratio=1/1 ! tee name=videotee \
-             videotee. ! queue max-size-buffers=2 leaky=downstream ! valve name=videovalve ! videoconvert ! \
+             videotee. ! queue max-size-buffers=2 leaky=downstream ! valve name=videovalve drop=true ! videoconvert ! \
              vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=1200000 lag-in-frames=0 \
              keyframe-max-dist=60 threads=2 ! rtpvp8pay pt=96 picture-id-mode=15-bit ! {VIDEO_RTP_CAPS} ! webrtc. \
              videotee. ! queue max-size-buffers=1 leaky=downstream ! videoconvert ! \
@@ -195,7 +195,7 @@ fn pipeline_description(send_video: bool, send_audio: bool) -> String {
     }
     if send_audio {
         d.push_str(&format!(
-            "audioconvert name=audioin ! audioresample ! volume name=micvolume ! audioconvert ! \
+            "audioconvert name=audioin ! audioresample ! volume name=micvolume ! valve name=audiovalve drop=true ! audioconvert ! \
              opusenc bitrate=48000 frame-size=20 ! rtpopuspay pt=111 ! {AUDIO_RTP_CAPS} ! webrtc. "
         ));
     }
@@ -755,13 +755,22 @@ impl Engine {
         kinds
     }
 
-    /// Mutes the microphone (`track.enabled = false`) or stops sending the picture.
+    /// Starts sending `kind` (a track attached), mutes the microphone (`track.enabled = false`),
+    /// or stops sending the picture. Nothing is encoded or sent before the first call with
+    /// `enabled`, so a preview costs no encoding.
     pub fn set_sending(&self, kind: MediaKind, enabled: bool) -> Result<(), EngineError> {
         self.check_open()?;
         match kind {
             MediaKind::Audio => {
                 if let Some(volume) = self.pipeline.by_name("micvolume") {
                     volume.set_property("mute", !enabled);
+                }
+                // Once sending, a muted microphone sends silence, as a browser's disabled
+                // track does; the valve only keeps the encoder idle until then.
+                if enabled {
+                    if let Some(valve) = self.pipeline.by_name("audiovalve") {
+                        valve.set_property("drop", false);
+                    }
                 }
             }
             MediaKind::Video => {

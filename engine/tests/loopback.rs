@@ -108,6 +108,12 @@ async fn two_engines_call_each_other_with_picture_and_sound() {
     let mut a_states = relay(a_events, b.clone());
     let mut b_states = relay(b_events, a.clone());
 
+    // As the page does when it attaches its tracks.
+    for engine in [&a, &b] {
+        for kind in [MediaKind::Audio, MediaKind::Video] {
+            engine.set_sending(kind, true).expect("sending");
+        }
+    }
     let offer = a.create_offer(false).await.expect("offer");
     assert_eq!(offer.kind, "offer");
     assert!(
