@@ -69,14 +69,25 @@ function memory(pids) {
   return { rssMiB: rss / 1024, pssMiB: pss / 1024 };
 }
 
-/** Cores the app's processes use over `ms`. */
+/** Cores the app's processes use over `ms`: in all, and per process name. */
 async function cpu(ms) {
   const before = appTree();
-  const ticks0 = before.pids.reduce((sum, pid) => sum + (before.all.get(pid)?.cpuTicks ?? 0), 0);
   await sleep(ms);
   const after = appTree();
-  const ticks1 = after.pids.reduce((sum, pid) => sum + (after.all.get(pid)?.cpuTicks ?? 0), 0);
-  return (ticks1 - ticks0) / TICKS / (ms / 1000);
+  const byProcess = {};
+  let total = 0;
+  for (const pid of after.pids) {
+    const p = after.all.get(pid);
+    const cores = (p.cpuTicks - (before.all.get(pid)?.cpuTicks ?? 0)) / TICKS / (ms / 1000);
+    byProcess[p.comm] = Math.round(((byProcess[p.comm] ?? 0) + cores) * 1000) / 1000;
+    total += cores;
+  }
+  // Headless Chromium on the other end of a call shares the two cores.
+  let chromium = 0;
+  for (const [pid, p] of after.all) {
+    if (p.comm === 'chromium') chromium += (p.cpuTicks - (before.all.get(pid)?.cpuTicks ?? 0)) / TICKS / (ms / 1000);
+  }
+  return { total: Math.round(total * 1000) / 1000, byProcess, chromium: Math.round(chromium * 1000) / 1000 };
 }
 
 function percentile(values, q) {
@@ -107,13 +118,37 @@ for (let i = 0; i < 3; i++) {
     if (paintMs !== null) firstPaints.push(paintMs - startedMs);
     if (i === 0) {
       await sleep(5000);
-      results.idle = { ...memory(appTree().pids), cores: await cpu(10_000), processes: appTree().pids.length };
+      results.idle = { ...memory(appTree().pids), cpu: await cpu(10_000), processes: appTree().pids.length };
+      // Hosting joins the host's own room, which starts the camera: this is hosting with its
+      // preview (the native engine capturing and the page painting it).
       await app.fill('Name', 'Bench');
       await app.clickButton('Host a call');
       await app.waitForText('hostRoom', /^[a-z2-9]{4}-/);
       await sleep(5000);
-      results.hosting = { ...memory(appTree().pids), cores: await cpu(10_000) };
+      results.hostingWithPreview = { ...memory(appTree().pids), cpu: await cpu(10_000) };
     }
+  } finally {
+    await app.quit();
+  }
+}
+// Hosting alone: no native engine and no camera (so no preview), idle before and after.
+{
+  const app = await DesktopApp.launch({ env: { HEARTH_NATIVE: '0', HEARTH_FAKE_MEDIA: '0' } });
+  try {
+    await sleep(5000);
+    const before = { ...memory(appTree().pids), cpu: await cpu(10_000) };
+    await app.fill('Name', 'Bench');
+    await app.clickButton('Host a call');
+    await app.waitForText('hostRoom', /^[a-z2-9]{4}-/);
+    await sleep(5000);
+    const after = { ...memory(appTree().pids), cpu: await cpu(10_000) };
+    results.hostingAlone = {
+      before,
+      after,
+      extraPssMiB: after.pssMiB - before.pssMiB,
+      extraRssMiB: after.rssMiB - before.rssMiB,
+      extraCores: after.cpu.total - before.cpu.total,
+    };
   } finally {
     await app.quit();
   }
@@ -155,6 +190,7 @@ try {
       check();
     }));
     if (i > 0) setups.push({ app: firstAt - acceptAt, browser: guestFirst - acceptAt });
+    console.error(`call ${i}: the app's first frame after ${Math.round(firstAt - acceptAt)} ms, the browser's after ${Math.round(guestFirst - acceptAt)} ms`);
     if (i === Number(opts.calls)) break;
     await app.clickButton('Hang Up');
     await guest.waitForCallState('Call ended', 10_000);
@@ -176,7 +212,7 @@ try {
   const stats = await app.script("return await window.__TAURI__.core.invoke('native_stats')");
   const inbound = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
   results.nativeCall = {
-    cores,
+    cpu: cores,
     memory: memory(appTree().pids),
     remotePaintedFps: (painted1[0] - painted0[0]) / seconds,
     localPaintedFps: (painted1[1] - painted0[1]) / seconds,
