@@ -658,23 +658,29 @@ impl Engine {
         &self,
         description: &SessionDescription,
     ) -> Result<(), EngineError> {
-        self.check_open()?;
-        let description = to_gst(description)?;
-        let (promise, rx) = promise();
-        self.webrtc
-            .emit_by_name::<()>("set-local-description", &[&description, &promise]);
-        settle(rx).await.map(|_| ())
+        self.set_description("set-local-description", description)
+            .await
     }
 
     pub async fn set_remote_description(
         &self,
         description: &SessionDescription,
     ) -> Result<(), EngineError> {
+        self.set_description("set-remote-description", description)
+            .await
+    }
+
+    /// Emits webrtcbin's `set-local-description` or `set-remote-description` and waits for it.
+    async fn set_description(
+        &self,
+        signal: &str,
+        description: &SessionDescription,
+    ) -> Result<(), EngineError> {
         self.check_open()?;
         let description = to_gst(description)?;
         let (promise, rx) = promise();
         self.webrtc
-            .emit_by_name::<()>("set-remote-description", &[&description, &promise]);
+            .emit_by_name::<()>(signal, &[&description, &promise]);
         settle(rx).await.map(|_| ())
     }
 
