@@ -621,7 +621,8 @@ impl Engine {
         }
     }
 
-    /// `createOffer()`; `ice_restart` gathers new credentials (`restartIce()`).
+    /// `createOffer()`; `ice_restart` asks for new ICE credentials (`restartIce()`), which
+    /// GStreamer 1.22's webrtcbin does not honour: there it is a plain renegotiation.
     pub async fn create_offer(&self, ice_restart: bool) -> Result<SessionDescription, EngineError> {
         self.check_open()?;
         let options = gst::Structure::builder("options")

@@ -202,6 +202,30 @@ async fn two_engines_call_each_other_with_picture_and_sound() {
     a.set_sending(MediaKind::Video, true).expect("video on");
     until(&b, "b sees a again", |p| p.remote_frames > stopped + 20).await;
 
+    // `restartIce()`: the engine asks webrtcbin for an offer with `ice-restart`. GStreamer 1.22's
+    // webrtcbin keeps the same ICE credentials (measured: the ufrag does not change), so this is
+    // a renegotiation, not a new ICE session; what matters is that the call survives it.
+    let restart = a.create_offer(true).await.expect("restart offer");
+    a.set_local_description(&restart)
+        .await
+        .expect("a: restart offer");
+    b.set_remote_description(&restart)
+        .await
+        .expect("b: restart offer");
+    let answer = b.create_answer().await.expect("restart answer");
+    b.set_local_description(&answer)
+        .await
+        .expect("b: restart answer");
+    a.set_remote_description(&answer)
+        .await
+        .expect("a: restart answer");
+    let before = b.progress().remote_frames;
+    until(&b, "b sees a after the restart", |p| {
+        p.remote_frames > before + 30
+    })
+    .await;
+    assert_ne!(a.connection_state(), "failed");
+
     a.close();
     b.close();
     assert!(
