@@ -98,6 +98,8 @@ async fn main() -> anyhow::Result<()> {
         only_rooms: None,
     };
 
+    // Watch for signals before saying we listen: a script may send one as soon as it reads that.
+    let shutdown = shutdown_signal().context("could not watch for SIGINT and SIGTERM")?;
     let listener = listen(&args.addr)
         .await
         .with_context(|| format!("could not listen on {}", args.addr))?;
@@ -107,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
     writeln!(stdout, "listening on http://{local}")?;
     stdout.flush()?;
 
-    signaling::serve(listener, config, shutdown_signal()).await?;
+    signaling::serve(listener, config, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -140,27 +142,27 @@ async fn listen(addr: &str) -> std::io::Result<TcpListener> {
     }))
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// A future that completes on SIGINT or SIGTERM. The handlers are installed when this is called,
+/// not when the future is first polled, so no signal after this call is missed.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
-            Ok(term) => term,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the server");
-                let _ = interrupt.await;
-                return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = term.recv() => {}
-        }
+            tracing::info!("shutting down");
+        })
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutting down");
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+    }
 }
