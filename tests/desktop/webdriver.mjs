@@ -86,14 +86,22 @@ export class DesktopApp {
     });
   }
 
-  /** Clicks the visible button whose text is exactly `name`. */
-  async clickButton(name) {
-    const clicked = await this.script(`
-      const b = [...document.querySelectorAll('button')].find((b) => b.textContent.trim() === arguments[0] && b.checkVisibility());
-      if (!b || b.disabled) return false;
-      b.click();
-      return true;`, name);
-    if (!clicked) throw new Error(`no enabled button "${name}" on screen`);
+  /**
+   * Clicks the visible button whose text is exactly `name`, waiting up to `timeout` ms for it to
+   * appear and be enabled (as a person waits for the screen to settle after the last click).
+   */
+  async clickButton(name, timeout = 5000) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const clicked = await this.script(`
+        const b = [...document.querySelectorAll('button')].find((b) => b.textContent.trim() === arguments[0] && b.checkVisibility());
+        if (!b || b.disabled) return false;
+        b.click();
+        return true;`, name);
+      if (clicked) return;
+      if (Date.now() > deadline) throw new Error(`no enabled button "${name}" on screen`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Types into the input labelled `label`. */
