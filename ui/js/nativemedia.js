@@ -94,9 +94,12 @@ class NativeTracks {
         }
       },
     });
-    const stop = track.stop.bind(track);
+    // Stopping only ends the stand-in; WebKit's own stop is not called on it (a canvas or Web
+    // Audio track has nothing to release, and ending one was seen to crash the web process).
+    let readyState = /** @type {MediaStreamTrackState} */ ('live');
+    Object.defineProperty(track, 'readyState', { configurable: true, get: () => readyState });
     track.stop = () => {
-      stop();
+      readyState = 'ended';
       if (tracks.current[kind] !== track) return;
       tracks.current[kind] = null;
       engine.invoke('native_set_sending', { kind, enabled: false }).catch(() => {});

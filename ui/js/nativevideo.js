@@ -27,6 +27,12 @@ export class FramePainter {
     this.canvas.height = 480;
     video.after(this.canvas);
     video.hidden = true;
+    // The page still hands this video its streams, whose tracks only stand for the engine's
+    // media; keep them from WebKit's media player, which would play them for nothing (and was
+    // seen to crash the web process when such a track ended).
+    /** @type {MediaProvider | null} */
+    let stream = null;
+    Object.defineProperty(video, 'srcObject', { configurable: true, get: () => stream, set: (value) => { stream = value; } });
     // The page shows and hides the video by its classes (`live`, `off`); the canvas follows.
     const mirror = () => { this.canvas.className = video.className; };
     new MutationObserver(mirror).observe(video, { attributes: true, attributeFilter: ['class'] });
