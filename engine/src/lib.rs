@@ -624,35 +624,35 @@ impl Engine {
     /// `createOffer()`; `ice_restart` asks for new ICE credentials (`restartIce()`), which
     /// GStreamer 1.22's webrtcbin does not honour: there it is a plain renegotiation.
     pub async fn create_offer(&self, ice_restart: bool) -> Result<SessionDescription, EngineError> {
-        self.check_open()?;
         let options = gst::Structure::builder("options")
             .field("ice-restart", ice_restart)
             .build();
-        let (promise, rx) = promise();
-        self.webrtc
-            .emit_by_name::<()>("create-offer", &[&options, &promise]);
-        let reply = settle(rx)
-            .await?
-            .ok_or_else(|| EngineError::Negotiation("no offer".into()))?;
-        let offer = reply
-            .get::<gst_webrtc::WebRTCSessionDescription>("offer")
-            .map_err(|e| EngineError::Negotiation(e.to_string()))?;
-        from_gst(&offer)
+        self.create("create-offer", Some(options), "offer").await
     }
 
     /// `createAnswer()`, after a remote offer.
     pub async fn create_answer(&self) -> Result<SessionDescription, EngineError> {
+        self.create("create-answer", None, "answer").await
+    }
+
+    /// Emits webrtcbin's `create-offer` or `create-answer` and takes `field` from its reply.
+    async fn create(
+        &self,
+        signal: &str,
+        options: Option<gst::Structure>,
+        field: &str,
+    ) -> Result<SessionDescription, EngineError> {
         self.check_open()?;
         let (promise, rx) = promise();
         self.webrtc
-            .emit_by_name::<()>("create-answer", &[&None::<gst::Structure>, &promise]);
+            .emit_by_name::<()>(signal, &[&options, &promise]);
         let reply = settle(rx)
             .await?
-            .ok_or_else(|| EngineError::Negotiation("no answer".into()))?;
-        let answer = reply
-            .get::<gst_webrtc::WebRTCSessionDescription>("answer")
+            .ok_or_else(|| EngineError::Negotiation(format!("no {field}")))?;
+        let description = reply
+            .get::<gst_webrtc::WebRTCSessionDescription>(field)
             .map_err(|e| EngineError::Negotiation(e.to_string()))?;
-        from_gst(&answer)
+        from_gst(&description)
     }
 
     pub async fn set_local_description(

@@ -18,33 +18,9 @@ pub fn to_json(reply: &gst::StructureRef) -> Vec<Value> {
                 object.insert(camel_case(field), json);
             }
         }
-        // The browser's names for what webrtcbin calls differently.
-        if let Some(kind) = object.get("kind").cloned().or_else(|| media_kind(&object)) {
-            object.insert("kind".into(), kind);
-        }
         out.push(Value::Object(object));
     }
     out
-}
-
-fn media_kind(object: &Map<String, Value>) -> Option<Value> {
-    let codec = object
-        .get("codecId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let id = object
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if codec.contains("video") || id.contains("video") {
-        Some(Value::String("video".into()))
-    } else if codec.contains("audio") || id.contains("audio") {
-        Some(Value::String("audio".into()))
-    } else {
-        None
-    }
 }
 
 fn value_to_json(value: &glib::SendValue) -> Option<Value> {

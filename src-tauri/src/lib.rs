@@ -105,7 +105,6 @@ pub fn run() {
         native::native_set_local_description,
         native::native_set_remote_description,
         native::native_add_ice_candidate,
-        native::native_states,
         native::native_stats,
         native::native_set_sending,
         native::native_switch_device,

@@ -251,22 +251,6 @@ pub async fn native_add_ice_candidate(
         .add_ice_candidate(sdp_m_line_index, &candidate)?)
 }
 
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NativeStates {
-    signaling_state: String,
-    connection_state: String,
-}
-
-#[tauri::command]
-pub async fn native_states(state: State<'_, NativeState>) -> Result<NativeStates, CommandError> {
-    let engine = state.engine().await?;
-    Ok(NativeStates {
-        signaling_state: engine.signaling_state(),
-        connection_state: engine.connection_state(),
-    })
-}
-
 #[tauri::command]
 pub async fn native_stats(
     state: State<'_, NativeState>,
