@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*" >&2; }
+# Each step says when it starts and how long the run has taken so far, so a slow or stuck step
+# shows in the log.
+started=$SECONDS
+step() { printf '\n== %s (at %s, %ss in)\n' "$*" "$(date -u +%H:%M:%S)" "$((SECONDS - started))" >&2; }
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -27,3 +30,4 @@ step "packaging: the release .deb, installed on a clean Debian 12 (debootstrap, 
 rm -rf target/release/bundle/deb
 npx --no-install tauri build --bundles deb
 node --test tests/package/
+step "all checks passed"
