@@ -10,24 +10,37 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (at %s, %ss in)\n' "$*" "$(date -u +%H:%M:%S)" "$((SECONDS - started))" >&2; }
 
+# Runs a step that must end within a time limit (the first argument, as for timeout(1)); if it
+# does not, shows what was still running and fails, instead of holding CI until its own limit.
+bounded() {
+  local limit=$1 rc=0
+  shift
+  timeout --kill-after=30s "$limit" "$@" || rc=$?
+  if ((rc == 124 || rc == 137)); then
+    printf '\n== %s did not finish within %s; still running:\n' "$*" "$limit" >&2
+    ps -eo pid,ppid,pgid,etime,stat,args --forest | grep -v ' \[' >&2 || true
+  fi
+  return "$rc"
+}
+
 step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo test"
-cargo test --workspace
+bounded 40m cargo test --workspace
 step "UI type check (tsc over the JSDoc)"
 npx --no-install tsc -p ui/tsconfig.json
 step "UI unit tests (node --test)"
-node --test tests/unit/
+bounded 5m node --test tests/unit/
 step "end-to-end tests in Chromium (node --test)"
 cargo build --quiet -p signaling -p hearth
 # One file at a time: each runs two or three Chromium instances encoding video.
-node --test --test-concurrency=1 tests/e2e/
+bounded 15m node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/
 step "desktop app tests under Xvfb (tauri-driver, node --test)"
-xvfb-run -a node --test --test-concurrency=1 tests/desktop/
+bounded 15m xvfb-run -a node --test --test-concurrency=1 --test-timeout=180000 tests/desktop/
 step "packaging: the release .deb, installed on a clean Debian 12 (debootstrap, chroot)"
 rm -rf target/release/bundle/deb
-npx --no-install tauri build --bundles deb
-node --test tests/package/
+bounded 40m npx --no-install tauri build --bundles deb
+bounded 30m node --test tests/package/
 step "all checks passed"

@@ -41,14 +41,26 @@ macro_rules! handler {
     };
 }
 
+/// How long closing may take to release devices and end the embedded server before the app
+/// exits anyway: a stuck device driver must not leave a window that will not close.
+const STOP_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Stops what outlives the page: the embedded server and the native engine's devices.
 async fn stop_services(handle: &tauri::AppHandle) {
-    #[cfg(target_os = "linux")]
-    handle.state::<native::NativeState>().close().await;
-    let state = handle.state::<state::AppState>();
-    let host = state.host.lock().await.take();
-    if let Some(host) = host {
-        host.stop().await;
+    let stop = async {
+        #[cfg(target_os = "linux")]
+        handle.state::<native::NativeState>().close().await;
+        let state = handle.state::<state::AppState>();
+        let host = state.host.lock().await.take();
+        if let Some(host) = host {
+            host.stop().await;
+        }
+    };
+    if tokio::time::timeout(STOP_LIMIT, stop).await.is_err() {
+        tracing::warn!(
+            "closing took longer than {} s; exiting without waiting further",
+            STOP_LIMIT.as_secs()
+        );
     }
 }
 

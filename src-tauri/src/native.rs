@@ -111,7 +111,9 @@ impl NativeState {
     /// Stops the engine, if any: devices released, connection closed.
     pub async fn close(&self) {
         if let Some(engine) = self.engine.lock().await.take() {
-            engine.close();
+            // Stopping a pipeline waits for its streaming threads; off the async workers, so a
+            // slow device cannot stall the commands and events of everything else.
+            let _ = tokio::task::spawn_blocking(move || engine.close()).await;
         }
     }
 }

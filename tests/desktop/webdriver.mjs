@@ -3,7 +3,7 @@
 //! Run inside an X server (npm test wraps these tests in xvfb-run).
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -14,6 +14,20 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const APP_BIN = process.env.HEARTH_APP_BIN ?? path.join(ROOT, 'target/debug/hearth');
 const TAURI_DRIVER = process.env.TAURI_DRIVER ?? path.join(process.env.HOME ?? '/root', '.cargo/bin/tauri-driver');
 const ARTIFACTS = path.join(ROOT, 'test-results');
+
+/** Processes of this group that have not exited (zombies waiting to be reaped do not count). */
+function liveMembers(pgid) {
+  const live = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') live.push(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+    } catch { /* gone */ }
+  }
+  return live;
+}
 
 async function freePort() {
   const server = net.createServer();
@@ -37,10 +51,16 @@ export class DesktopApp {
       mkdirSync(path.join(configHome, 'org.hearth.Hearth'), { recursive: true });
       writeFileSync(path.join(configHome, 'org.hearth.Hearth', 'settings.json'), settingsFile);
     }
+    // Its own process group, so quit() can end the driver, WebKitWebDriver, the app and its web
+    // processes together; its output through this process, so none of them holds the test
+    // runner's pipes (a runner waits for those to close, however long a straggler lives).
     const driver = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(nativePort)], {
       env: { ...process.env, HEARTH_FAKE_MEDIA: '1', XDG_CONFIG_HOME: configHome, RUST_LOG: 'warn', ...env },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    driver.stdout.pipe(process.stderr, { end: false });
+    driver.stderr.pipe(process.stderr, { end: false });
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => fetch(`${base}/status`).then((r) => r.ok, () => false), 20_000, 'tauri-driver to listen');
     const response = await fetch(`${base}/session`, {
@@ -142,8 +162,26 @@ export class DesktopApp {
     await this.#call('DELETE', '/window').catch(() => {});
   }
 
+  /**
+   * Ends the session and every process it started, waiting until they are gone (killing them
+   * after 10 s, with a note on stderr: a straggler is worth knowing about, not worth a hang).
+   */
   async quit() {
-    await fetch(this.session, { method: 'DELETE' }).catch(() => {});
-    this.driver.kill('SIGTERM');
+    await fetch(this.session, { method: 'DELETE', signal: AbortSignal.timeout(10_000) }).catch(() => {});
+    const group = this.driver.pid ?? 0;
+    const signal = (name) => { try { process.kill(-group, name); } catch { /* already gone */ } };
+    const settle = async (ms) => {
+      const deadline = Date.now() + ms;
+      while (liveMembers(group).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return liveMembers(group);
+    };
+    signal('SIGTERM');
+    let left = await settle(10_000);
+    if (left.length) {
+      console.error(`desktop app: ${left.join(', ')} still running 10 s after the session ended; killing them`);
+      signal('SIGKILL');
+      left = await settle(5_000);
+      if (left.length) console.error(`desktop app: ${left.join(', ')} survived SIGKILL`);
+    }
   }
 }

@@ -38,8 +38,11 @@ export const CHROMIUM_ARGS = [
 export async function startServer({ port = 0, env = {} } = {}) {
   const child = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${port}`], {
     env: { ...process.env, RUST_LOG: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stderr through this process, so a server that outlived its test could not hold the test
+    // runner's pipe open.
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.stderr.pipe(process.stderr, { end: false });
   const lines = createInterface({ input: child.stdout });
   const [line] = await Promise.race([
     once(lines, 'line'),

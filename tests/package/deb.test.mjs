@@ -20,10 +20,14 @@ const base = path.join(repo, 'target/debian-12-base');
 const root = path.join(repo, 'target/debian-12-install');
 const asRoot = process.getuid?.() === 0 ? [] : ['sudo'];
 
-/** Runs a command as root; returns stdout, or throws with everything it printed. */
-function sh(args, { allowFail = false } = {}) {
+/**
+ * Runs a command as root; returns stdout, or throws with everything it printed. Ten minutes at
+ * most (a download that stalls fails here, with what it printed, rather than holding CI).
+ */
+function sh(args, { allowFail = false, timeout = 10 * 60_000 } = {}) {
   const [cmd, ...rest] = [...asRoot, ...args];
-  const result = spawnSync(cmd, rest, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const result = spawnSync(cmd, rest, { encoding: 'utf8', maxBuffer: 64 << 20, timeout, killSignal: 'SIGKILL' });
+  if (result.error) throw new Error(`${args.join(' ')}: ${result.error.message}\n${result.stdout}\n${result.stderr}`);
   if (!allowFail && result.status !== 0) {
     throw new Error(`${args.join(' ')} exited ${result.status}\n${result.stdout}\n${result.stderr}`);
   }
@@ -127,10 +131,12 @@ test('hearth opens its window', () => {
   let tree = '';
   while (Date.now() < deadline) {
     tree = inside('DISPLAY=:77 xwininfo -root -tree 2>/dev/null', { allowFail: true }).stdout ?? '';
-    if (/"Hearth"/.test(tree) && inside('pgrep -x WebKitWebProcess', { allowFail: true }).status === 0) break;
+    // pgrep matches the 15-character process name, so "WebKitWebProces"; -f matches the path.
+    if (/"Hearth"/.test(tree) && inside('pgrep -f /WebKitWebProcess', { allowFail: true }).status === 0) break;
     spawnSync('sleep', ['0.5']);
   }
   const log = inside('cat /tmp/hearth.log', { allowFail: true }).stdout;
   assert.match(tree, /"Hearth": \("hearth" "Hearth"\)\s+\d+x\d+/, `no Hearth window; hearth printed:\n${log}`);
   assert.equal(inside('pgrep -x hearth', { allowFail: true }).status, 0, `hearth exited:\n${log}`);
+  assert.equal(inside('pgrep -f /WebKitWebProcess', { allowFail: true }).status, 0, `the webview's process is not running:\n${log}`);
 });
