@@ -157,7 +157,7 @@ results.firstPaintMs = { values: firstPaints.map((v) => Math.round(v)), median: 
 
 // Native calls with Chromium: setup time, then CPU, paint rate and display latency during one.
 const server = await startServer();
-const browser = await launchBrowser();
+const browser = await launchBrowser({ fps: 30 });
 const app = await DesktopApp.launch();
 try {
   const room = freshRoom('bench-native');

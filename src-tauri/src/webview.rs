@@ -6,6 +6,15 @@ pub fn fake_media() -> bool {
     std::env::var("HEARTH_FAKE_MEDIA").is_ok_and(|v| v == "1")
 }
 
+/// Whether the webview may composite on the GPU: `HEARTH_WEBVIEW_GPU=1`. Off by default on Linux:
+/// where no GPU drives it (a virtual screen, a remote desktop, a driver WebKit cannot use) WebKit's
+/// compositor runs on a software GL and repaints the whole window for every video frame, about a
+/// core at 30 fps; painting without it repaints only what changed (BENCHMARKS.md, "Native engine").
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn gpu_compositing() -> bool {
+    std::env::var("HEARTH_WEBVIEW_GPU").is_ok_and(|v| v == "1")
+}
+
 /// Pages the app serves itself; only they may have the camera and microphone.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn is_app_origin(uri: &str) -> bool {
@@ -27,11 +36,14 @@ pub fn configure(window: &tauri::WebviewWindow) -> tauri::Result<()> {
         {
             use webkit2gtk::glib::prelude::Cast as _;
             use webkit2gtk::{
-                PermissionRequestExt as _, SettingsExt as _, UserMediaPermissionRequest,
-                WebViewExt as _,
+                HardwareAccelerationPolicy, PermissionRequestExt as _, SettingsExt as _,
+                UserMediaPermissionRequest, WebViewExt as _,
             };
             let view = webview.inner();
             if let Some(settings) = view.settings() {
+                if !gpu_compositing() {
+                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+                }
                 settings.set_enable_media_stream(true);
                 settings.set_enable_webrtc(true);
                 settings.set_enable_mock_capture_devices(fake);

@@ -62,12 +62,13 @@ export async function startServer({ port = 0, env = {} } = {}) {
 }
 
 /**
- * @param {{deny?: boolean, cameras?: number}} [options] deny: camera and microphone prompts are
- *   refused; cameras: how many fake cameras (Chromium's second one is a depth camera, its third an
- *   ordinary one)
+ * @param {{deny?: boolean, cameras?: number, fps?: number}} [options] deny: camera and microphone
+ *   prompts are refused; cameras: how many fake cameras (Chromium's second one is a depth camera,
+ *   its third an ordinary one); fps: their frame rate (Chromium's own default is 20)
  */
-export async function launchBrowser({ deny = false, cameras = 3 } = {}) {
-  let args = CHROMIUM_ARGS.map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=device-count=${cameras}` : a));
+export async function launchBrowser({ deny = false, cameras = 3, fps } = {}) {
+  const fake = `device-count=${cameras}${fps ? `,fps=${fps}` : ''}`;
+  let args = CHROMIUM_ARGS.map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=${fake}` : a));
   if (deny) args = [...args.filter((a) => a !== '--use-fake-ui-for-media-stream'), '--deny-permission-prompts'];
   return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
 }
