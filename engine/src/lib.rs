@@ -145,6 +145,11 @@ pub struct Engine {
 struct Sources {
     video: Option<gst::Element>,
     audio: Option<gst::Element>,
+    /// The camera chosen last (`None`: the system's default), reopened when video comes back.
+    camera: Option<String>,
+    /// The camera was closed by `set_sending(Video, false)`, as opposed to never having been
+    /// there: video on opens it again.
+    camera_released: bool,
 }
 
 /// Makes sure GStreamer is initialised and has what a call needs.
@@ -352,7 +357,13 @@ impl Engine {
                 ..Counters::default()
             }),
             closed: AtomicBool::new(false),
-            sources: Mutex::new(Sources::default()),
+            sources: Mutex::new(Sources {
+                camera: match &config.capture {
+                    Capture::Devices { camera, .. } => camera.clone(),
+                    Capture::Test => None,
+                },
+                ..Sources::default()
+            }),
         });
         if let Some(src) = video_src {
             engine.attach_source(MediaKind::Video, src)?;
@@ -789,9 +800,59 @@ impl Engine {
         Ok(())
     }
 
+    /// Closes the camera (video off: its light goes off and other programs may use it, as with a
+    /// browser's stopped track) or opens it again, the one chosen last. The preview stops and
+    /// starts with it; whether the picture is sent is [`Engine::set_sending`]'s business.
+    pub fn set_camera(&self, on: bool) -> Result<(), EngineError> {
+        self.check_open()?;
+        if on {
+            self.reopen_camera()
+        } else {
+            self.release_camera()
+        }
+    }
+
+    fn release_camera(&self) -> Result<(), EngineError> {
+        let old = {
+            let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+            let old = sources.video.take();
+            sources.camera_released |= old.is_some();
+            old
+        };
+        if let Some(old) = old {
+            old.set_state(gst::State::Null)?;
+            self.pipeline.remove(&old)?;
+        }
+        Ok(())
+    }
+
+    fn reopen_camera(&self) -> Result<(), EngineError> {
+        let camera = {
+            let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+            if !sources.camera_released || sources.video.is_some() {
+                return Ok(());
+            }
+            sources.camera_released = false;
+            sources.camera.clone()
+        };
+        match devices::source(&self.capture, MediaKind::Video, camera.as_deref())? {
+            Some(src) => self.attach_source(MediaKind::Video, src),
+            // Unplugged while the video was off: the call goes on without a picture.
+            None => Err(EngineError::NoDevice("the camera is gone".into())),
+        }
+    }
+
     /// Switches to another camera or microphone mid-call, without renegotiating.
     pub fn switch_device(&self, kind: MediaKind, device_id: &str) -> Result<(), EngineError> {
         self.check_open()?;
+        if kind == MediaKind::Video {
+            let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+            sources.camera = Some(device_id.to_string());
+            // With the video off the camera stays closed; video on opens this one.
+            if sources.camera_released {
+                return Ok(());
+            }
+        }
         let new = devices::source(&self.capture, kind, Some(device_id))?
             .ok_or_else(|| EngineError::NoDevice(device_id.to_string()))?;
         let old = {

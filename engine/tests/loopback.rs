@@ -191,16 +191,28 @@ async fn two_engines_call_each_other_with_picture_and_sound() {
     })
     .await;
 
+    // Video off also closes the camera: a's own preview stops with it.
     a.set_sending(MediaKind::Video, false).expect("video off");
+    a.set_camera(false).expect("camera off");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stopped = b.progress().remote_frames;
+    let preview = a.progress().local_frames;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(
         b.progress().remote_frames <= stopped + 1,
         "frames kept coming with the video off"
     );
+    assert!(
+        a.progress().local_frames <= preview + 1,
+        "the camera kept capturing with the video off"
+    );
+    a.set_camera(true).expect("camera on");
     a.set_sending(MediaKind::Video, true).expect("video on");
     until(&b, "b sees a again", |p| p.remote_frames > stopped + 20).await;
+    until(&a, "a's preview comes back", |p| {
+        p.local_frames > preview + 20
+    })
+    .await;
 
     // `restartIce()`: the engine asks webrtcbin for an offer with `ice-restart`. GStreamer 1.22's
     // webrtcbin keeps the same ICE credentials (measured: the ufrag does not change), so this is

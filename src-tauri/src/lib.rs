@@ -119,6 +119,7 @@ pub fn run() {
         native::native_add_ice_candidate,
         native::native_stats,
         native::native_set_sending,
+        native::native_set_camera,
         native::native_switch_device,
         native::native_progress,
         native::native_frame,

@@ -269,6 +269,19 @@ pub async fn native_set_sending(
     Ok(state.engine().await?.set_sending(kind, enabled)?)
 }
 
+/// Video off closes the camera, video on opens it again (opening a device can take a while).
+#[tauri::command]
+pub async fn native_set_camera(
+    state: State<'_, NativeState>,
+    on: bool,
+) -> Result<(), CommandError> {
+    let engine = state.engine().await?;
+    tauri::async_runtime::spawn_blocking(move || engine.set_camera(on))
+        .await
+        .map_err(|e| CommandError::new("engine", e.to_string()))??;
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn native_switch_device(
     state: State<'_, NativeState>,

@@ -93,13 +93,18 @@ test('mute and video off in the app reach the browser, and the stats panel reads
   await app.clickButton('Unmute');
   await waitFor(async () => (await guest.remoteAudioPeak(800)) > 0.05, 10_000, 'the browser to hear the app again');
 
+  // Video off stops sending and closes the camera (the engine captures nothing more).
+  const captured = async () => (await app.script("return await window.__TAURI__.core.invoke('native_progress')")).localFrames;
   await app.clickButton('Stop Video');
   await new Promise((r) => setTimeout(r, 1000));
   const stopped = await guest.frames();
+  const capturedAtStop = await captured();
   await new Promise((r) => setTimeout(r, 1500));
   assert.ok((await guest.frames()) <= stopped + 2, 'the app\'s picture kept coming with its video off');
+  assert.ok((await captured()) <= capturedAtStop + 2, 'the camera kept capturing with the app\'s video off');
   await app.clickButton('Start Video');
   await guest.framesAdvance(20, 'remoteVideo', 20_000);
+  await paintedAdvance('local', 20, 'the app\'s own picture after Start Video');
 });
 
 test('hang-up from either side ends the call on both', async () => {

@@ -106,6 +106,9 @@ class NativeTracks {
       if (!tracks.current.audio && !tracks.current.video) {
         engine.previewWanted = false;
         engine.close().catch(() => {});
+      } else if (kind === 'video') {
+        // As a browser's stopped camera track: the device is released and its light goes off.
+        engine.invoke('native_set_camera', { on: false }).catch((e) => console.warn('hearth:', e));
       }
     };
     track.getSettings = () => ({ deviceId });
@@ -155,6 +158,13 @@ class NativeTracks {
         throw new MediaError(`That ${key} could not be opened: ${e instanceof Error ? e.message : e}`, 'NotReadableError');
       }
       this.engine.devices[key] = wanted;
+    }
+    if (kind === 'video') {
+      try {
+        await this.engine.invoke('native_set_camera', { on: true });
+      } catch (e) {
+        throw new MediaError(`The camera could not be opened: ${e instanceof Error ? e.message : e}`, 'NotReadableError');
+      }
     }
     this.engine.previewWanted = true;
     return this.#localTrack(kind, wanted);
