@@ -178,15 +178,20 @@ try {
     const acceptAt = Date.now();
     await guest.button('Accept').click();
     // The app's first painted frame of this call, stamped in the page on the same clock.
+    // Both wait 20 s at most, so a call that never shows a picture ends the run with a reason.
     const firstAt = await app.script(`
       const base = arguments[0];
-      return await new Promise((resolve) => {
-        const check = () => hearthNative.remote.painted > base ? resolve(performance.timeOrigin + performance.now()) : setTimeout(check, 2);
+      const deadline = performance.now() + 20000;
+      return await new Promise((resolve, reject) => {
+        const check = () => hearthNative.remote.painted > base ? resolve(performance.timeOrigin + performance.now())
+          : performance.now() > deadline ? reject(new Error('the app painted no picture within 20 s of Accept')) : setTimeout(check, 2);
         check();
       });`, base);
-    const guestFirst = await guest.page.evaluate(() => new Promise((resolve) => {
+    const guestFirst = await guest.page.evaluate(() => new Promise((resolve, reject) => {
       const v = /** @type {HTMLVideoElement} */ (document.getElementById('remoteVideo'));
-      const check = () => v.getVideoPlaybackQuality().totalVideoFrames > 0 ? resolve(performance.timeOrigin + performance.now()) : setTimeout(check, 2);
+      const deadline = performance.now() + 20000;
+      const check = () => v.getVideoPlaybackQuality().totalVideoFrames > 0 ? resolve(performance.timeOrigin + performance.now())
+        : performance.now() > deadline ? reject(new Error(`Chromium showed no picture within 20 s of Accept (${v.srcObject ? 'with' : 'without'} a stream)`)) : setTimeout(check, 2);
       check();
     }));
     if (i > 0) setups.push({ app: firstAt - acceptAt, browser: guestFirst - acceptAt });
