@@ -79,14 +79,23 @@ fn relay(
     states_rx
 }
 
+/// Waits for a connection state; 30 s at most, so a connection that never forms fails the test.
 async fn until_state(states: &mut mpsc::UnboundedReceiver<String>, wanted: &str) {
-    while let Some(state) = states.recv().await {
-        assert_ne!(state, "failed", "the connection failed");
-        if state == wanted {
-            return;
+    let wait = async {
+        while let Some(state) = states.recv().await {
+            assert_ne!(state, "failed", "the connection failed");
+            if state == wanted {
+                return;
+            }
         }
+        panic!("no more connection states before {wanted}");
+    };
+    if tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .is_err()
+    {
+        panic!("not {wanted} within 30 s");
     }
-    panic!("no more connection states before {wanted}");
 }
 
 /// Polls until `test` holds; the timeout only keeps a broken build from hanging the suite.
