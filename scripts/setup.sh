@@ -24,6 +24,8 @@ DEB_PACKAGES=(
   "gstreamer1.0-plugins-bad   webrtcbin, DTLS, SRTP"
   "gstreamer1.0-nice          ICE for webrtcbin"
   "debootstrap       a clean Debian 12 to install the .deb into, in the packaging test"
+  "coturn            a real TURN server for the native engine's relayed-call test"
+  "iproute2          the network namespace that test makes (ip link, ip addr)"
 )
 
 need_cmd() {

@@ -107,6 +107,9 @@ pub enum AudioOutput {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub ice_servers: Vec<IceServer>,
+    /// Only relayed (TURN) candidates, as `iceTransportPolicy: "relay"` in a browser: the other
+    /// side never learns this machine's addresses.
+    pub relay_only: bool,
     pub capture: Capture,
     pub audio_output: AudioOutput,
 }
@@ -147,8 +150,8 @@ struct Sources {
     audio: Option<gst::Element>,
     /// The camera chosen last (`None`: the system's default), reopened when video comes back.
     camera: Option<String>,
-    /// The camera was closed by `set_sending(Video, false)`, as opposed to never having been
-    /// there: video on opens it again.
+    /// The camera was closed by `set_camera(false)`, as opposed to never having been there:
+    /// `set_camera(true)` opens it again.
     camera_released: bool,
 }
 
@@ -328,6 +331,9 @@ impl Engine {
             if !added {
                 tracing::warn!("webrtcbin refused a TURN server URL");
             }
+        }
+        if config.relay_only {
+            webrtc.set_property_from_str("ice-transport-policy", "relay");
         }
 
         // Nothing to send of a kind: still receive it.

@@ -1,114 +1,12 @@
 //! Two engines in one process, test sources, descriptions and candidates handed across directly:
 //! both connect, see each other's picture and hear each other, and mute and video-off work.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use hearth_engine::{
-    AudioOutput, Capture, Engine, EngineConfig, EngineEvent, Frame, FrameSource, MediaKind,
-    Observer, Progress,
-};
-use tokio::sync::mpsc;
-
-struct Forward {
-    events: mpsc::UnboundedSender<EngineEvent>,
-    remote_sizes: Mutex<Vec<(u32, u32)>>,
-}
-
-impl Observer for Forward {
-    fn event(&self, event: EngineEvent) {
-        let _ = self.events.send(event);
-    }
-    fn frame(&self, source: FrameSource, frame: Frame) {
-        assert!(
-            frame.jpeg.starts_with(&[0xFF, 0xD8]) && frame.jpeg.ends_with(&[0xFF, 0xD9]),
-            "not a JPEG"
-        );
-        assert!(frame.at_ms > 0.0);
-        if source == FrameSource::Remote {
-            if let Ok(mut sizes) = self.remote_sizes.lock() {
-                sizes.push((frame.width, frame.height));
-            }
-        }
-    }
-}
-
-fn engine() -> (
-    Arc<Engine>,
-    mpsc::UnboundedReceiver<EngineEvent>,
-    Arc<Forward>,
-) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let observer = Arc::new(Forward {
-        events: tx,
-        remote_sizes: Mutex::new(Vec::new()),
-    });
-    let config = EngineConfig {
-        ice_servers: Vec::new(),
-        capture: Capture::Test,
-        audio_output: AudioOutput::Discard,
-    };
-    let engine = Engine::new(config, observer.clone()).expect("the engine starts");
-    (engine, rx, observer)
-}
-
-/// Hands one side's candidates to the other and records connection states.
-fn relay(
-    mut events: mpsc::UnboundedReceiver<EngineEvent>,
-    to: Arc<Engine>,
-) -> mpsc::UnboundedReceiver<String> {
-    let (states_tx, states_rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            match event {
-                EngineEvent::IceCandidate {
-                    candidate,
-                    sdp_m_line_index,
-                } => {
-                    to.add_ice_candidate(sdp_m_line_index, &candidate)
-                        .expect("candidate accepted");
-                }
-                EngineEvent::ConnectionState { state } => {
-                    let _ = states_tx.send(state);
-                }
-                EngineEvent::Error { message } => panic!("engine error: {message}"),
-                _ => {}
-            }
-        }
-    });
-    states_rx
-}
-
-/// Waits for a connection state; 30 s at most, so a connection that never forms fails the test.
-async fn until_state(states: &mut mpsc::UnboundedReceiver<String>, wanted: &str) {
-    let wait = async {
-        while let Some(state) = states.recv().await {
-            assert_ne!(state, "failed", "the connection failed");
-            if state == wanted {
-                return;
-            }
-        }
-        panic!("no more connection states before {wanted}");
-    };
-    if tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .is_err()
-    {
-        panic!("not {wanted} within 30 s");
-    }
-}
-
-/// Polls until `test` holds; the timeout only keeps a broken build from hanging the suite.
-async fn until(engine: &Engine, what: &str, test: impl Fn(Progress) -> bool) -> Progress {
-    for _ in 0..1200 {
-        let progress = engine.progress();
-        if test(progress) {
-            return progress;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what}: still {:?}", engine.progress());
-}
+use common::{engine, relay, until, until_state};
+use hearth_engine::MediaKind;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_engines_call_each_other_with_picture_and_sound() {

@@ -171,6 +171,7 @@ pub async fn native_open(
     ice_servers: Vec<IceServer>,
     camera: Option<String>,
     microphone: Option<String>,
+    relay_only: Option<bool>,
     events: Channel<EngineEvent>,
 ) -> Result<(), CommandError> {
     state.close().await;
@@ -186,6 +187,7 @@ pub async fn native_open(
     };
     let config = EngineConfig {
         ice_servers,
+        relay_only: relay_only.unwrap_or(false),
         capture: capture(camera, microphone),
         audio_output,
     };

@@ -9,7 +9,7 @@ pub fn fake_media() -> bool {
 /// Whether the webview may composite on the GPU: `HEARTH_WEBVIEW_GPU=1`. Off by default on Linux:
 /// where no GPU drives it (a virtual screen, a remote desktop, a driver WebKit cannot use) WebKit's
 /// compositor runs on a software GL and repaints the whole window for every video frame, about a
-/// core at 30 fps; painting without it repaints only what changed (BENCHMARKS.md, "Native engine").
+/// core at 30 fps; painting without it repaints only what changed (BENCHMARKS.md, "Desktop app").
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn gpu_compositing() -> bool {
     std::env::var("HEARTH_WEBVIEW_GPU").is_ok_and(|v| v == "1")

@@ -33,9 +33,10 @@ export class NativeEngine extends EventTarget {
   /**
    * Opens capture and a fresh connection with these ICE servers, replacing what was open.
    * @param {RTCIceServer[]} [iceServers]
+   * @param {boolean} [relayOnly] only relayed (TURN) candidates, as `iceTransportPolicy: 'relay'`
    * @returns {Promise<number>} the generation of this opening
    */
-  open(iceServers = []) {
+  open(iceServers = [], relayOnly = false) {
     const run = async () => {
       const generation = ++this.generation;
       const channel = this.bridge.channel((/** @type {any} */ event) => {
@@ -45,6 +46,7 @@ export class NativeEngine extends EventTarget {
         iceServers,
         camera: this.devices.camera || null,
         microphone: this.devices.microphone || null,
+        relayOnly,
         events: channel,
       });
       this.isOpen = true;

@@ -76,7 +76,7 @@ export class NativePeerConnection extends EventTarget {
     // Every call gets a fresh engine with this call's ICE servers; everything waits for it.
     /** @type {Promise<unknown>} */
     // Nothing is sent until a track is attached, as with the browser's transceivers.
-    this.ready = engine.open(config.iceServers ?? []).then(async (generation) => {
+    this.ready = engine.open(config.iceServers ?? [], config.iceTransportPolicy === 'relay').then(async (generation) => {
       this.generation = generation;
       for (const kind of ['video', 'audio']) await engine.invoke('native_set_sending', { kind, enabled: false });
     });

@@ -1,0 +1,193 @@
+//! A call relayed through a real TURN server: Debian's coturn and two engines that may use
+//! relayed candidates only, so pictures arriving prove the TURN URL and its credentials reached
+//! webrtcbin and work; an engine with the wrong password gets no candidate at all.
+//!
+//! The ICE agent gathers on non-loopback interfaces only, so the test runs in a network namespace
+//! it makes itself (`unshare --map-root-user --net`, a veth pair with 10.99.0.1), where the TURN
+//! server and both engines live and from which nothing leaves.
+
+mod common;
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{engine_with, relay, until, until_state};
+use hearth_engine::{EngineEvent, IceServer, MediaKind};
+use tokio::sync::mpsc;
+
+/// Set in the copy of this test that runs inside the namespace.
+const INSIDE: &str = "HEARTH_TURN_NAMESPACE";
+const ADDRESS: &str = "10.99.0.1";
+const PORT: u16 = 3478;
+const USER: &str = "hearth";
+const PASSWORD: &str = "turn-secret";
+
+#[test]
+fn a_call_relayed_through_turn_with_credentials() {
+    if std::env::var_os(INSIDE).is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(call_through_turn());
+        return;
+    }
+    let this_test = std::env::current_exe().expect("the test binary");
+    let namespace = format!(
+        "ip link add v0 type veth peer name v1 && ip addr add {ADDRESS}/24 dev v0 && \
+         ip link set v0 up && ip link set v1 up && ip link set lo up && \
+         exec \"$0\" --exact a_call_relayed_through_turn_with_credentials --nocapture"
+    );
+    let run = Command::new("unshare")
+        .args(["--map-root-user", "--net", "sh", "-c", &namespace])
+        .arg(this_test)
+        .env(INSIDE, "1")
+        .output()
+        .expect("unshare runs (util-linux)");
+    assert!(
+        run.status.success(),
+        "the call through TURN, in its namespace, failed ({}):\n{}\n{}",
+        run.status,
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// coturn with one long-term-credential user, stopped on drop.
+struct TurnServer(Child);
+
+impl TurnServer {
+    fn start() -> TurnServer {
+        let child = Command::new("turnserver")
+            .args([
+                &format!("--listening-ip={ADDRESS}"),
+                &format!("--relay-ip={ADDRESS}"),
+                &format!("--listening-port={PORT}"),
+                "--lt-cred-mech",
+                &format!("--user={USER}:{PASSWORD}"),
+                "--realm=hearth.test",
+                "--no-cli",
+                "--no-tls",
+                "--no-dtls",
+                "--pidfile=/dev/null",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("turnserver runs (Debian's coturn; npm test installs it)");
+        let server = TurnServer(child);
+        // It opens its TCP and UDP listeners together; the TCP one is the one we can wait for.
+        for _ in 0..100 {
+            if TcpStream::connect((ADDRESS, PORT)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("turnserver did not listen on {ADDRESS}:{PORT} within 5 s");
+    }
+}
+
+impl Drop for TurnServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn turn(password: &str) -> IceServer {
+    IceServer {
+        urls: vec![format!("turn:{ADDRESS}:{PORT}?transport=udp")],
+        username: Some(USER.into()),
+        credential: Some(password.into()),
+    }
+}
+
+async fn call_through_turn() {
+    let _server = TurnServer::start();
+
+    let (refused, mut refused_events, _) = engine_with(vec![turn("wrong")], true);
+    refused
+        .set_sending(MediaKind::Video, true)
+        .expect("sending");
+    let offer = refused.create_offer(false).await.expect("offer");
+    refused
+        .set_local_description(&offer)
+        .await
+        .expect("local offer");
+
+    let (a, mut a_events, _) = engine_with(vec![turn(PASSWORD)], true);
+    let (b, b_events, _) = engine_with(vec![turn(PASSWORD)], true);
+    // Every candidate a offers must be relayed, from the TURN server's address: kept to check.
+    let (a_states_tx, mut a_states) = mpsc::unbounded_channel();
+    let a_candidates = Arc::new(Mutex::new(Vec::new()));
+    let (to_b, seen) = (b.clone(), a_candidates.clone());
+    tokio::spawn(async move {
+        while let Some(event) = a_events.recv().await {
+            match event {
+                EngineEvent::IceCandidate {
+                    candidate,
+                    sdp_m_line_index,
+                } => {
+                    to_b.add_ice_candidate(sdp_m_line_index, &candidate)
+                        .expect("candidate accepted");
+                    seen.lock().expect("candidates").push(candidate);
+                }
+                EngineEvent::ConnectionState { state } => {
+                    let _ = a_states_tx.send(state);
+                }
+                EngineEvent::Error { message } => panic!("engine error: {message}"),
+                _ => {}
+            }
+        }
+    });
+    let mut b_states = relay(b_events, a.clone());
+    for engine in [&a, &b] {
+        for kind in [MediaKind::Audio, MediaKind::Video] {
+            engine.set_sending(kind, true).expect("sending");
+        }
+    }
+    let offer = a.create_offer(false).await.expect("offer");
+    a.set_local_description(&offer)
+        .await
+        .expect("a: local offer");
+    b.set_remote_description(&offer)
+        .await
+        .expect("b: remote offer");
+    let answer = b.create_answer().await.expect("answer");
+    b.set_local_description(&answer)
+        .await
+        .expect("b: local answer");
+    a.set_remote_description(&answer)
+        .await
+        .expect("a: remote answer");
+    until_state(&mut a_states, "connected").await;
+    until_state(&mut b_states, "connected").await;
+    until(&b, "b sees a through TURN", |p| p.remote_frames >= 60).await;
+    until(&a, "a sees b through TURN", |p| p.remote_frames >= 60).await;
+    let offered = a_candidates.lock().expect("candidates").clone();
+    assert!(!offered.is_empty(), "a offered no candidates");
+    for candidate in &offered {
+        assert!(
+            candidate.contains(" typ relay") && candidate.contains(ADDRESS),
+            "not relayed through the TURN server: {candidate}"
+        );
+    }
+
+    // Meanwhile the engine with the wrong password has had every chance to allocate a relay.
+    let mut candidates = Vec::new();
+    while let Ok(event) = refused_events.try_recv() {
+        if let EngineEvent::IceCandidate { candidate, .. } = event {
+            candidates.push(candidate);
+        }
+    }
+    assert!(
+        candidates.is_empty(),
+        "the wrong TURN password still gave candidates: {candidates:?}"
+    );
+    for engine in [&a, &b, &refused] {
+        engine.close();
+    }
+}
