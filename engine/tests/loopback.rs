@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{engine, relay, until, until_state};
+use common::{engine, negotiate, relay, until, until_state};
 use hearth_engine::MediaKind;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,20 +124,7 @@ async fn two_engines_call_each_other_with_picture_and_sound() {
     // `restartIce()`: the engine asks webrtcbin for an offer with `ice-restart`. GStreamer 1.22's
     // webrtcbin keeps the same ICE credentials (measured: the ufrag does not change), so this is
     // a renegotiation, not a new ICE session; what matters is that the call survives it.
-    let restart = a.create_offer(true).await.expect("restart offer");
-    a.set_local_description(&restart)
-        .await
-        .expect("a: restart offer");
-    b.set_remote_description(&restart)
-        .await
-        .expect("b: restart offer");
-    let answer = b.create_answer().await.expect("restart answer");
-    b.set_local_description(&answer)
-        .await
-        .expect("b: restart answer");
-    a.set_remote_description(&answer)
-        .await
-        .expect("a: restart answer");
+    negotiate(&a, &b, true).await;
     let before = b.progress().remote_frames;
     until(&b, "b sees a after the restart", |p| {
         p.remote_frames > before + 30

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{engine_with, relay, until, until_state};
+use common::{engine_with, negotiate, relay, until, until_state};
 use hearth_engine::{EngineEvent, IceServer, MediaKind};
 use tokio::sync::mpsc;
 
@@ -149,20 +149,7 @@ async fn call_through_turn() {
             engine.set_sending(kind, true).expect("sending");
         }
     }
-    let offer = a.create_offer(false).await.expect("offer");
-    a.set_local_description(&offer)
-        .await
-        .expect("a: local offer");
-    b.set_remote_description(&offer)
-        .await
-        .expect("b: remote offer");
-    let answer = b.create_answer().await.expect("answer");
-    b.set_local_description(&answer)
-        .await
-        .expect("b: local answer");
-    a.set_remote_description(&answer)
-        .await
-        .expect("a: remote answer");
+    negotiate(&a, &b, false).await;
     until_state(&mut a_states, "connected").await;
     until_state(&mut b_states, "connected").await;
     until(&b, "b sees a through TURN", |p| p.remote_frames >= 60).await;

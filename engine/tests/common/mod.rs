@@ -124,3 +124,22 @@ pub async fn until(engine: &Engine, what: &str, test: impl Fn(Progress) -> bool)
     }
     panic!("{what}: still {:?}", engine.progress());
 }
+
+/// One offer from `a` and the answer from `b`, applied on both sides (`ice_restart` as
+/// `restartIce()` asks).
+pub async fn negotiate(a: &Engine, b: &Engine, ice_restart: bool) {
+    let offer = a.create_offer(ice_restart).await.expect("offer");
+    a.set_local_description(&offer)
+        .await
+        .expect("a: local offer");
+    b.set_remote_description(&offer)
+        .await
+        .expect("b: remote offer");
+    let answer = b.create_answer().await.expect("answer");
+    b.set_local_description(&answer)
+        .await
+        .expect("b: local answer");
+    a.set_remote_description(&answer)
+        .await
+        .expect("a: remote answer");
+}
