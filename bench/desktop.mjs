@@ -15,6 +15,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.env.HEARTH_APP_BIN ??= path.join(ROOT, 'target/release/hearth');
 process.env.HEARTH_SIGNALING_BIN ??= path.join(ROOT, 'target/release/signaling');
 const { DesktopApp } = await import('../tests/desktop/webdriver.mjs');
+const { processes } = await import('../tests/desktop/processes.mjs');
 const { startServer, launchBrowser, Person, freshRoom, waitFor } = await import('../tests/e2e/harness.mjs');
 
 const { values: opts } = parseArgs({
@@ -29,21 +30,6 @@ for (const bin of [process.env.HEARTH_APP_BIN, process.env.HEARTH_SIGNALING_BIN]
 
 const TICKS = 100; // USER_HZ on Linux
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Every process: pid → {ppid, comm, cpuTicks, startTicks}. */
-function processes() {
-  const all = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      all.set(Number(entry), { ppid: Number(fields[1]), comm, cpuTicks: Number(fields[11]) + Number(fields[12]), startTicks: Number(fields[19]) });
-    } catch { /* gone */ }
-  }
-  return all;
-}
 
 /** The app's process and its descendants (the WebKit web and network processes). */
 function appTree() {

@@ -835,10 +835,9 @@ impl Engine {
     fn reopen_camera(&self) -> Result<(), EngineError> {
         let camera = {
             let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
-            if !sources.camera_released || sources.video.is_some() {
+            if !std::mem::take(&mut sources.camera_released) {
                 return Ok(());
             }
-            sources.camera_released = false;
             sources.camera.clone()
         };
         match devices::source(&self.capture, MediaKind::Video, camera.as_deref())? {

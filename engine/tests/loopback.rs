@@ -12,8 +12,8 @@ use hearth_engine::MediaKind;
 async fn two_engines_call_each_other_with_picture_and_sound() {
     let (a, a_events, a_seen) = engine();
     let (b, b_events, b_seen) = engine();
-    let mut a_states = relay(a_events, b.clone());
-    let mut b_states = relay(b_events, a.clone());
+    let mut a_states = relay(a_events, b.clone()).states;
+    let mut b_states = relay(b_events, a.clone()).states;
 
     // As the page does when it attaches its tracks.
     for engine in [&a, &b] {

@@ -10,12 +10,10 @@ mod common;
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{engine_with, negotiate, relay, until, until_state};
 use hearth_engine::{EngineEvent, IceServer, MediaKind};
-use tokio::sync::mpsc;
 
 /// Set in the copy of this test that runs inside the namespace.
 const INSIDE: &str = "HEARTH_TURN_NAMESPACE";
@@ -118,32 +116,11 @@ async fn call_through_turn() {
         .await
         .expect("local offer");
 
-    let (a, mut a_events, _) = engine_with(vec![turn(PASSWORD)], true);
+    let (a, a_events, _) = engine_with(vec![turn(PASSWORD)], true);
     let (b, b_events, _) = engine_with(vec![turn(PASSWORD)], true);
-    // Every candidate a offers must be relayed, from the TURN server's address: kept to check.
-    let (a_states_tx, mut a_states) = mpsc::unbounded_channel();
-    let a_candidates = Arc::new(Mutex::new(Vec::new()));
-    let (to_b, seen) = (b.clone(), a_candidates.clone());
-    tokio::spawn(async move {
-        while let Some(event) = a_events.recv().await {
-            match event {
-                EngineEvent::IceCandidate {
-                    candidate,
-                    sdp_m_line_index,
-                } => {
-                    to_b.add_ice_candidate(sdp_m_line_index, &candidate)
-                        .expect("candidate accepted");
-                    seen.lock().expect("candidates").push(candidate);
-                }
-                EngineEvent::ConnectionState { state } => {
-                    let _ = a_states_tx.send(state);
-                }
-                EngineEvent::Error { message } => panic!("engine error: {message}"),
-                _ => {}
-            }
-        }
-    });
-    let mut b_states = relay(b_events, a.clone());
+    let a_relayed = relay(a_events, b.clone());
+    let mut a_states = a_relayed.states;
+    let mut b_states = relay(b_events, a.clone()).states;
     for engine in [&a, &b] {
         for kind in [MediaKind::Audio, MediaKind::Video] {
             engine.set_sending(kind, true).expect("sending");
@@ -154,7 +131,8 @@ async fn call_through_turn() {
     until_state(&mut b_states, "connected").await;
     until(&b, "b sees a through TURN", |p| p.remote_frames >= 60).await;
     until(&a, "a sees b through TURN", |p| p.remote_frames >= 60).await;
-    let offered = a_candidates.lock().expect("candidates").clone();
+    // Every candidate a offered must be relayed, from the TURN server's address.
+    let offered = a_relayed.candidates.lock().expect("candidates").clone();
     assert!(!offered.is_empty(), "a offered no candidates");
     for candidate in &offered {
         assert!(

@@ -3,30 +3,24 @@
 //! Run inside an X server (npm test wraps these tests in xvfb-run).
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../e2e/harness.mjs';
+import { processes } from './processes.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const APP_BIN = process.env.HEARTH_APP_BIN ?? path.join(ROOT, 'target/debug/hearth');
 const TAURI_DRIVER = process.env.TAURI_DRIVER ?? path.join(process.env.HOME ?? '/root', '.cargo/bin/tauri-driver');
 const ARTIFACTS = path.join(ROOT, 'test-results');
 
-/** Processes of this group that have not exited (zombies waiting to be reaped do not count). */
+/** Names of this group's live processes (zombies waiting to be reaped do not count). */
 function liveMembers(pgid) {
-  const live = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') live.push(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
-    } catch { /* gone */ }
-  }
-  return live;
+  return [...processes().values()]
+    .filter((p) => p.pgrp === pgid && p.state !== 'Z' && p.state !== 'X')
+    .map((p) => p.comm);
 }
 
 async function freePort() {

@@ -67,12 +67,18 @@ pub fn engine_with(
     (engine, rx, observer)
 }
 
-/// Hands one side's candidates to the other and records connection states.
-pub fn relay(
-    mut events: mpsc::UnboundedReceiver<EngineEvent>,
-    to: Arc<Engine>,
-) -> mpsc::UnboundedReceiver<String> {
-    let (states_tx, states_rx) = mpsc::unbounded_channel();
+/// What [`relay`] saw of one side: its connection states as they come, and every candidate it
+/// handed over.
+pub struct Relayed {
+    pub states: mpsc::UnboundedReceiver<String>,
+    pub candidates: Arc<Mutex<Vec<String>>>,
+}
+
+/// Hands one side's candidates to the other and records its connection states and candidates.
+pub fn relay(mut events: mpsc::UnboundedReceiver<EngineEvent>, to: Arc<Engine>) -> Relayed {
+    let (states_tx, states) = mpsc::unbounded_channel();
+    let candidates = Arc::new(Mutex::new(Vec::new()));
+    let seen = candidates.clone();
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             match event {
@@ -82,6 +88,7 @@ pub fn relay(
                 } => {
                     to.add_ice_candidate(sdp_m_line_index, &candidate)
                         .expect("candidate accepted");
+                    seen.lock().expect("candidates").push(candidate);
                 }
                 EngineEvent::ConnectionState { state } => {
                     let _ = states_tx.send(state);
@@ -91,7 +98,7 @@ pub fn relay(
             }
         }
     });
-    states_rx
+    Relayed { states, candidates }
 }
 
 /// Waits for a connection state; 30 s at most, so a connection that never forms fails the test.
