@@ -91,10 +91,22 @@ export class Person {
    * @param {import('playwright-core').Browser} browser
    * @param {string} url the server
    * @param {string} name
-   * @param {{viewport?: {width: number, height: number}}} [options]
+   * @param {{viewport?: {width: number, height: number}, cameraDelayMs?: number}} [options]
+   *   cameraDelayMs: every camera and microphone takes this long to open, as a slow or busy device
+   *   does (the test stands in for the device, not for the page)
    */
   static async open(browser, url, name, options = {}) {
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
+    if (options.cameraDelayMs) {
+      await context.addInitScript((delay) => {
+        const devices = navigator.mediaDevices;
+        const open = devices.getUserMedia.bind(devices);
+        devices.getUserMedia = async (constraints) => {
+          await new Promise((r) => setTimeout(r, delay));
+          return open(constraints);
+        };
+      }, options.cameraDelayMs);
+    }
     const page = await context.newPage();
     await page.goto(url);
     return new Person(page, name);

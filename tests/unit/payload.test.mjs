@@ -17,6 +17,7 @@ test('built payloads match docs/PROTOCOL.md', () => {
   );
   assert.deepEqual(payload.resume('c1'), { kind: 'resume', call: 'c1' });
   assert.deepEqual(payload.resumed('c1'), { kind: 'resumed', call: 'c1' });
+  assert.deepEqual(payload.media('c1', { audio: true, video: false }), { kind: 'media', call: 'c1', audio: true, video: false });
 });
 
 test('call ids are 16 hex digits and differ', () => {
@@ -29,7 +30,7 @@ test('every payload we build parses back', () => {
   for (const p of [
     payload.ring('Ada', 'c'), payload.accept('c'), payload.decline('c'), payload.hangup('c'),
     payload.description({ type: 'answer', sdp: 'x' }), payload.candidate({ candidate: 'c', sdpMid: null, sdpMLineIndex: null }),
-    payload.resume('c'), payload.resumed('c'),
+    payload.resume('c'), payload.resumed('c'), payload.media('c', { audio: false, video: true }),
   ]) {
     assert.deepEqual(payload.parse(JSON.parse(JSON.stringify(p))), p);
   }
@@ -44,6 +45,7 @@ test('malformed payloads are refused, not acted on', () => {
     { kind: 'description' }, { kind: 'description', description: { type: 'bogus', sdp: '' } },
     { kind: 'candidate', candidate: { candidate: 5 } }, { kind: 'candidate', candidate: { candidate: 'x', sdpMLineIndex: 'zero' } },
     { kind: 'resume' }, { kind: 'accept', call: 9 },
+    { kind: 'media', audio: true, video: true }, { kind: 'media', call: 'c', audio: 'yes', video: true },
   ]) {
     assert.equal(payload.parse(bad), null, JSON.stringify(bad));
   }

@@ -102,9 +102,12 @@ export class Call extends EventTarget {
   }
 
   /**
-   * Starts sending. The caller offers a transceiver for each kind (receive-only where it has no
-   * track, so it still gets the other's picture and sound); the callee attaches its tracks to the
-   * caller's offer when it arrives.
+   * Starts the call with whatever local media exists now (possibly none: the camera may still be
+   * starting). The caller offers one audio and one video transceiver, both `sendrecv` whether or
+   * not it has the track yet; the callee answers the caller's offer the same way. A track that
+   * comes later is attached with `replaceTrack` ({@link setTrack}): no direction ever changes and
+   * nothing is renegotiated, which GStreamer 1.22's webrtcbin (the desktop app's engine on Debian
+   * 12) requires, since it refuses a transceiver changing direction.
    * @param {MediaStream | null} stream
    */
   start(stream) {
@@ -112,23 +115,18 @@ export class Call extends EventTarget {
     if (this.polite) return;
     for (const kind of /** @type {const} */ (['audio', 'video'])) {
       const track = stream?.getTracks().find((t) => t.kind === kind);
-      this.pc.addTransceiver(track ?? kind, {
-        direction: track ? 'sendrecv' : 'recvonly',
-        streams: stream && track ? [stream] : [],
-      });
+      this.pc.addTransceiver(track ?? kind, { direction: 'sendrecv', streams: stream ? [stream] : [] });
     }
   }
 
-  /** Attaches local tracks to the transceivers an offer created (callee only, once). */
+  /** Makes the transceivers an offer created send and receive, with a track where one exists (callee only, once). */
   #attachLocalTracks() {
     for (const transceiver of this.pc.getTransceivers()) {
       const kind = transceiver.receiver.track.kind;
       const track = this.localStream?.getTracks().find((t) => t.kind === kind);
-      if (track && !transceiver.sender.track) {
-        transceiver.sender.replaceTrack(track);
-        if (this.localStream) transceiver.sender.setStreams?.(this.localStream);
-        transceiver.direction = 'sendrecv';
-      }
+      if (track && !transceiver.sender.track) transceiver.sender.replaceTrack(track);
+      if (this.localStream) transceiver.sender.setStreams?.(this.localStream);
+      transceiver.direction = 'sendrecv';
     }
   }
 
@@ -183,23 +181,26 @@ export class Call extends EventTarget {
   }
 
   /**
-   * Sends `track` instead of whatever is sent for its kind, or stops sending that kind (null).
-   * Uses `replaceTrack`, so no renegotiation, unless the kind was never sent: then the
-   * transceiver's direction changes and the connection renegotiates.
+   * Sends `track` instead of whatever is sent for its kind, or stops sending that kind (null),
+   * with `replaceTrack`: never a renegotiation. Before the callee has answered, the track is only
+   * remembered; the answer attaches it.
    * @param {'audio'|'video'} kind
    * @param {MediaStreamTrack | null} track
    */
   async setTrack(kind, track) {
+    if (track) {
+      this.localStream ??= new MediaStream();
+      for (const old of this.localStream.getTracks().filter((t) => t.kind === kind && t !== track)) this.localStream.removeTrack(old);
+      if (!this.localStream.getTracks().includes(track)) this.localStream.addTrack(track);
+    }
+    if (!this.mayOffer) return;
     const transceiver = this.pc.getTransceivers().find((t) => t.receiver.track.kind === kind && t.currentDirection !== 'stopped');
     if (!transceiver) {
-      if (track) this.pc.addTrack(track, this.localStream ?? new MediaStream([track]));
+      // Every call negotiates one transceiver of each kind from its first offer, so this is a bug.
+      this.#fail(`No ${kind} line in this call to send on.`);
       return;
     }
-    await transceiver.sender.replaceTrack(track);
-    if (track && transceiver.direction !== 'sendrecv' && transceiver.direction !== 'sendonly') {
-      if (this.localStream) transceiver.sender.setStreams?.(this.localStream);
-      transceiver.direction = 'sendrecv';
-    }
+    if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
   }
 
   /** Asks for new ICE candidates on both sides; the offer goes out through negotiationneeded. */

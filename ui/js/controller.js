@@ -9,6 +9,7 @@ import * as media from './media.js';
 import * as payload from './payload.js';
 import { next, settle, ACTIVE, LABELS } from './callstate.js';
 import { summarize, rows } from './stats.js';
+import { PictureWatch } from './picture.js';
 
 /** Unanswered rings stop after this long. */
 const RING_TIMEOUT_MS = 30_000;
@@ -39,7 +40,10 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   notice: Notice | null,
  *   mediaWarning: string | null,
  *   localStream: MediaStream | null,
+ *   cameraStarting: boolean,
  *   remoteStream: MediaStream | null,
+ *   remoteMedia: {audio: boolean, video: boolean} | null,
+ *   remotePicture: import('./picture.js').PictureState,
  *   muted: boolean,
  *   videoOff: boolean,
  *   devices: media.DeviceList,
@@ -77,6 +81,12 @@ export class Controller extends EventTarget {
     this.statsTimer = undefined;
     /** @type {Map<string, any> | null} */
     this.lastReport = null;
+    /** The other person's picture: whether it arrives. */
+    this.picture = new PictureWatch();
+    /** The camera and microphone being opened, so that a second request waits for the first. @type {Promise<MediaStream | null> | null} */
+    this.cameraOpening = null;
+    /** Counts releases of the camera: an opening that a release overtook is let go at once. */
+    this.releases = 0;
     /** @type {View} */
     this.view = {
       screen: 'join',
@@ -91,7 +101,10 @@ export class Controller extends EventTarget {
       notice: null,
       mediaWarning: null,
       localStream: null,
+      cameraStarting: false,
       remoteStream: null,
+      remoteMedia: null,
+      remotePicture: 'waiting',
       muted: false,
       videoOff: false,
       devices: { cameras: [], microphones: [], speakers: [] },
@@ -363,25 +376,58 @@ export class Controller extends EventTarget {
 
   // ----- camera and microphone -----
 
-  /** Opens camera and microphone; failures are explained, and the call can still go on. */
-  async startCamera() {
-    if (this.view.localStream) return this.view.localStream;
+  /**
+   * Opens camera and microphone; failures are explained, and the call can still go on. While they
+   * open, a second request waits for the same opening. Tracks that arrive during a call are sent
+   * at once: a call never waits for the camera.
+   * @returns {Promise<MediaStream | null>}
+   */
+  startCamera() {
+    if (this.view.localStream) return Promise.resolve(this.view.localStream);
+    this.cameraOpening ??= this.#openCamera().finally(() => { this.cameraOpening = null; });
+    return this.cameraOpening;
+  }
+
+  async #openCamera() {
+    this.#update({ cameraStarting: true });
+    const releases = this.releases;
     try {
       const { stream, warning } = await media.openLocalMedia({
         camera: this.view.chosen.camera,
         microphone: this.view.chosen.microphone,
       });
-      this.#update({ localStream: stream, mediaWarning: warning, muted: false, videoOff: !stream.getVideoTracks().length });
+      if (this.releases !== releases) {
+        // Hung up or left the room while the camera started: let it go again.
+        media.stopStream(stream);
+        this.#update({ cameraStarting: false });
+        return null;
+      }
+      this.#update({ localStream: stream, cameraStarting: false, mediaWarning: warning, muted: false, videoOff: !stream.getVideoTracks().length });
       if (warning) this.#notice(warning, 'warning');
       else if (this.view.notice?.tone === 'warning' && this.view.notice.text.includes('camera')) this.#update({ notice: null });
+      if (this.call) {
+        for (const track of stream.getTracks()) await this.call.setTrack(/** @type {'audio'|'video'} */ (track.kind), track);
+        this.#announceMedia();
+      }
       await this.refreshDevices();
       return stream;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.#update({ mediaWarning: message });
+      this.#update({ mediaWarning: message, cameraStarting: false });
       this.#notice(message, 'warning');
       return null;
     }
+  }
+
+  /** Tells the other person what we send, so their screen can say "camera off" or "muted". */
+  #announceMedia() {
+    if (!this.call || !this.callId) return;
+    const live = (/** @type {MediaStreamTrack[]} */ tracks) => tracks.some((t) => t.readyState === 'live');
+    const stream = this.view.localStream;
+    this.#send(this.remoteId, payload.media(this.callId, {
+      audio: live(stream?.getAudioTracks() ?? []) && !this.view.muted,
+      video: live(stream?.getVideoTracks() ?? []) && !this.view.videoOff,
+    }));
   }
 
   async refreshDevices() {
@@ -396,6 +442,7 @@ export class Controller extends EventTarget {
   }
 
   #stopLocal() {
+    this.releases += 1;
     media.stopStream(this.view.localStream);
     this.#update({ localStream: null, muted: false, videoOff: false });
   }
@@ -405,6 +452,7 @@ export class Controller extends EventTarget {
     const muted = !this.view.muted;
     tracks.forEach((t) => { t.enabled = !muted; });
     this.#update({ muted });
+    this.#announceMedia();
   }
 
   /** Stops the camera (its light goes off) or starts it again, mid-call without renegotiating. */
@@ -417,6 +465,7 @@ export class Controller extends EventTarget {
       }
       await this.call?.setTrack('video', null);
       this.#update({ videoOff: true, localStream: stream });
+      this.#announceMedia();
       return;
     }
     if (!stream) {
@@ -428,6 +477,7 @@ export class Controller extends EventTarget {
       stream.addTrack(track);
       await this.call?.setTrack('video', track);
       this.#update({ videoOff: false, localStream: stream });
+      this.#announceMedia();
     } catch (e) {
       this.#notice(e instanceof Error ? e.message : String(e), 'warning');
     }
@@ -485,19 +535,22 @@ export class Controller extends EventTarget {
     await this.startCamera();
   }
 
-  /** Takes the incoming call. */
-  async accept() {
+  /**
+   * Takes the incoming call at once, with whatever camera and microphone are ready; those still
+   * starting join the call when they are.
+   */
+  accept() {
     if (this.view.callState !== 'incoming') return;
     if (!this.view.webrtc) {
       return this.#notice(`${NO_WEBRTC} ${this.view.otherName} will need to call again once you are there.`, 'warning');
     }
     clearTimeout(this.timers.ring);
-    const stream = await this.startCamera();
-    if (this.view.callState !== 'incoming') return; // they hung up while the camera started
-    this.#createCall(true, stream);
+    this.#createCall(true, this.view.localStream);
     this.#fire('accepted');
     this.#send(this.remoteId, payload.accept(this.callId));
+    this.#announceMedia();
     this.#update({ notice: null });
+    this.startCamera();
   }
 
   /** Turns the incoming call down. */
@@ -535,6 +588,8 @@ export class Controller extends EventTarget {
     call.addEventListener('error', (e) => this.#notice(/** @type {CustomEvent} */ (e).detail.message, 'error'));
     call.start(stream);
     this.lastReport = null;
+    this.picture = new PictureWatch();
+    this.#update({ remoteMedia: null, remotePicture: 'waiting' });
     this.#update({ stats: [['Status', 'Measuring…']] });
     clearInterval(this.statsTimer);
     this.statsTimer = setInterval(() => this.#collectStats(), STATS_EVERY_MS);
@@ -560,7 +615,13 @@ export class Controller extends EventTarget {
       const report = /** @type {Map<string, any>} */ (await this.call.getStats());
       const summary = summarize(this.lastReport, report);
       this.lastReport = report;
-      this.#update({ stats: rows(summary) });
+      const remotePicture = this.picture.update({
+        now: performance.now(),
+        frames: summary.framesDecoded,
+        announcedVideo: this.view.remoteMedia?.video ?? null,
+        mediaUp: this.mediaUp,
+      });
+      this.#update({ stats: rows(summary), remotePicture });
     } catch {
       /* the call closed between ticks */
     }
@@ -580,7 +641,7 @@ export class Controller extends EventTarget {
     this.mediaUp = false;
     this.peerPresent = true;
     this.#stopLocal();
-    this.#update({ remoteStream: null, stats: null });
+    this.#update({ remoteStream: null, remoteMedia: null, remotePicture: 'waiting', stats: null });
     this.#setCallState(showEnded ? 'ended' : 'idle');
     if (message) this.#notice(message);
   }
@@ -605,6 +666,12 @@ export class Controller extends EventTarget {
           clearTimeout(this.timers.ring);
           this.#createCall(false, this.view.localStream);
           this.#fire('accepted');
+          this.#announceMedia();
+        }
+        return;
+      case 'media':
+        if (fromCurrent && this.call && data.call === this.callId) {
+          this.#update({ remoteMedia: { audio: data.audio, video: data.video } });
         }
         return;
       case 'decline':
@@ -631,6 +698,7 @@ export class Controller extends EventTarget {
           clearTimeout(this.timers.away);
           if (data.kind === 'resume') this.#send(from, payload.resumed(this.callId));
           this.#fire('peer-back');
+          this.#announceMedia();
           // ICE may have given up while nobody could signal; ask again now that we can.
           if (!this.mediaUp) this.call?.restartIce();
         } else if (data.kind === 'resume') {

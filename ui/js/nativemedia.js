@@ -130,7 +130,9 @@ class NativeTracks {
     this.engine.devices = { camera: camera?.deviceId ?? '', microphone: microphone?.deviceId ?? '' };
     this.engine.previewWanted = true;
     try {
-      await this.engine.open();
+      // A call that started before the camera opened has the engine open with its connection
+      // (and the capture); reopening would end that connection.
+      await this.engine.ensureOpen();
     } catch (e) {
       throw new MediaError(`The camera and microphone could not be started: ${e instanceof Error ? e.message : e}`, 'NotReadableError');
     }

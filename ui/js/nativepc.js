@@ -66,7 +66,7 @@ export class NativePeerConnection extends EventTarget {
     this.closed = false;
     /** @type {(kind: 'audio'|'video') => MediaStreamTrack} makes the page-side track of a remote stream */
     this.remoteTrack = () => { throw new Error('no remote track maker'); };
-    /** @type {() => {width: number, height: number, fps: number} | null} the remote picture as painted */
+    /** @type {() => {width: number, height: number, fps: number, frames: number} | null} the remote picture as painted */
     this.pictureStats = () => null;
     /** @type {number | null} */
     this.generation = null;
@@ -228,7 +228,9 @@ export class NativePeerConnection extends EventTarget {
       }
       const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
       const picture = this.pictureStats();
-      if (video && picture) Object.assign(video, { frameWidth: picture.width, frameHeight: picture.height, framesPerSecond: picture.fps });
+      if (video && picture) {
+        Object.assign(video, { frameWidth: picture.width, frameHeight: picture.height, framesPerSecond: picture.fps, framesDecoded: picture.frames });
+      }
       return report;
     });
   }

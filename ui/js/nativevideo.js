@@ -103,10 +103,10 @@ export class FramePainter {
     if (this.latencies.length > SAMPLES) this.latencies.splice(0, this.latencies.length - SAMPLES);
   }
 
-  /** The picture as shown: its size and frames painted in the last second. */
+  /** The picture as shown: its size, frames painted in the last second and in all. */
   pictureStats() {
     if (!this.painted) return null;
-    return { width: this.canvas.width, height: this.canvas.height, fps: this.paintTimes.length };
+    return { width: this.canvas.width, height: this.canvas.height, fps: this.paintTimes.length, frames: this.painted };
   }
 
   /** A page-side video track for this picture (the call code wants real tracks to hold). */

@@ -11,7 +11,9 @@
  * @typedef {{kind:'candidate', candidate:{candidate:string, sdpMid:string|null, sdpMLineIndex:number|null}}} CandidatePayload
  * @typedef {{kind:'resume', call:string}} ResumePayload
  * @typedef {{kind:'resumed', call:string}} ResumedPayload
- * @typedef {RingPayload|AcceptPayload|DeclinePayload|HangupPayload|DescriptionPayload|CandidatePayload|ResumePayload|ResumedPayload} Payload
+ * @typedef {{kind:'media', call:string, audio:boolean, video:boolean}} MediaPayload what the sender
+ *   is sending: its microphone (on and unmuted) and its camera (on)
+ * @typedef {RingPayload|AcceptPayload|DeclinePayload|HangupPayload|DescriptionPayload|CandidatePayload|ResumePayload|ResumedPayload|MediaPayload} Payload
  */
 
 /** A fresh call identifier: 64 random bits in hex. */
@@ -33,6 +35,9 @@ export const hangup = (call) => ({ kind: 'hangup', call });
 export const resume = (call) => ({ kind: 'resume', call });
 /** @param {string} call @returns {ResumedPayload} */
 export const resumed = (call) => ({ kind: 'resumed', call });
+
+/** @param {string} call @param {{audio: boolean, video: boolean}} sending @returns {MediaPayload} */
+export const media = (call, { audio, video }) => ({ kind: 'media', call, audio, video });
 
 /** @param {RTCSessionDescriptionInit} d @returns {DescriptionPayload} */
 export function description(d) {
@@ -75,6 +80,8 @@ export function parse(data) {
     case 'resume':
     case 'resumed':
       return isString(d.call) ? /** @type {Payload} */ (d) : null;
+    case 'media':
+      return isString(d.call) && typeof d.audio === 'boolean' && typeof d.video === 'boolean' ? /** @type {MediaPayload} */ (d) : null;
     case 'description': {
       const desc = d.description;
       const ok = desc && ['offer', 'answer', 'pranswer', 'rollback'].includes(desc.type) && isOptionalString(desc.sdp);

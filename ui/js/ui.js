@@ -58,6 +58,7 @@ export class Page {
       roomInfo: $('roomInfo'),
       roomName: $('roomName'),
       presence: $('presence'),
+      remoteMuted: $('remoteMuted'),
       connection: $('connection'),
       leaveBtn: $('leaveBtn'),
       notice: $('notice'),
@@ -199,20 +200,23 @@ export class Page {
     const hasLocalVideo = !!v.localStream && v.localStream.getVideoTracks().some((t) => t.readyState === 'live');
     el.localVideo.classList.toggle('off', !hasLocalVideo);
     show(el.selfOff, inRoom && !hasLocalVideo);
-    el.selfOff.textContent = v.localStream ? 'Camera off' : 'Camera not started';
+    el.selfOff.textContent = v.localStream ? 'Camera off' : v.cameraStarting ? 'Starting camera…' : 'Camera not started';
 
     const inCall = ['connecting', 'connected', 'reconnecting'].includes(v.callState);
     const ringing = v.callState === 'outgoing' || v.callState === 'incoming';
-    const remoteShowing = inCall && !!v.remoteStream && v.remoteStream.getVideoTracks().length > 0;
+    const noPicture = v.remotePicture === 'off' || v.remotePicture === 'missing';
+    const remoteShowing = inCall && !noPicture && !!v.remoteStream && v.remoteStream.getVideoTracks().length > 0;
     el.remoteVideo.classList.toggle('live', remoteShowing);
     show(el.placeholder, !remoteShowing);
     const shownName = v.otherName || other?.name || '';
     el.remoteAvatar.textContent = initials(shownName);
     show(el.remoteAvatar, shownName !== '');
     el.presence.classList.toggle('waiting', !other);
-    el.placeholderText.textContent = inCall || ringing
-      ? v.callLabel
+    el.placeholderText.textContent = inCall && noPicture ? pictureText(v)
+      : inCall || ringing ? v.callLabel
       : other ? `${other.name} is here. Press Call to ring them.` : 'When someone joins this room, you can call them.';
+    show(el.remoteMuted, inCall && v.remoteMedia?.audio === false);
+    el.remoteMuted.textContent = `${v.otherName} is muted`;
     el.callState.textContent = v.callLabel;
     el.callState.dataset.state = v.callState;
 
@@ -315,6 +319,14 @@ export class Page {
       return [dt, dd];
     }));
   }
+}
+
+/** Why the other person's picture is not shown. @param {View} v */
+function pictureText(v) {
+  if (v.remotePicture === 'off') return `${v.otherName}'s camera is off`;
+  return v.remoteMedia?.video
+    ? `${v.otherName}'s camera is on, but the picture is not arriving. Their network or yours may be blocking it.`
+    : `No picture is arriving from ${v.otherName}.`;
 }
 
 const ACTIVE_STATES = ['outgoing', 'incoming', 'connecting', 'connected', 'reconnecting'];
