@@ -48,6 +48,7 @@ test('the app says plainly that this webview has no WebRTC, and offers the brows
   assert.equal(await app.script('return typeof navigator.mediaDevices?.getUserMedia'), 'function', 'media capture is on');
   await app.waitForText('noticeText', /no WebRTC.*Open in browser/);
   await app.screenshot('desktop-start.png');
+  await app.audit('the start screen');
 });
 
 test('Host a call starts the embedded server and shows a reachable address and a room code', async () => {
@@ -66,6 +67,7 @@ test('Host a call starts the embedded server and shows a reachable address and a
   await app.waitForText('presence', /Waiting for someone/);
   assert.ok(await app.script("return document.getElementById('openBrowserRoomBtn').checkVisibility()"), 'Open in browser is offered');
   await app.screenshot('desktop-hosting.png');
+  await app.audit('the hosting panel');
 });
 
 test('a wrong room code is explained to the guest', async () => {
@@ -84,6 +86,7 @@ test('a guest in a browser joins through the host, calls, and the app shows the 
   await app.waitForText('incomingTitle', /Gus is calling/);
   assert.ok(await app.script("return document.getElementById('acceptBtn').checkVisibility()"), 'Accept is shown');
   await app.screenshot('desktop-incoming.png');
+  await app.audit('an incoming call');
   // Without WebRTC, Accept explains what to do instead of failing silently.
   await app.clickButton('Accept');
   await app.waitForText('noticeText', /Open in browser/);

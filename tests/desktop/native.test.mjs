@@ -73,6 +73,7 @@ test('a call between the app and a browser has pictures and sound both ways', as
   await paintedAdvance('remote', 30, 'the browser\'s picture in the app');
   assert.ok((await progress()).remoteFrames >= 30);
   await app.screenshot('desktop-native-call.png');
+  await app.audit('a native call');
   await guest.screenshot('desktop-native-call-guest.png');
 
   // Sound both ways: Chromium hears the app's test tone; the app's engine hears Chromium's beeps.
@@ -89,6 +90,7 @@ test('mute and video off in the app reach the browser, and the stats panel reads
   await waitFor(async () => /^\d+×\d+$/.test(await statsValue('Resolution')), 5000, 'the picture size in the stats');
   await waitFor(async () => /^\d+ fps$/.test(await statsValue('Frame rate')), 5000, 'the frame rate in the stats');
   await app.screenshot('desktop-native-stats.png');
+  await app.audit('a native call with the stats panel open');
   await app.clickButton('Stats');
   await app.clickButton('Unmute');
   await waitFor(async () => (await guest.remoteAudioPeak(800)) > 0.05, 10_000, 'the browser to hear the app again');

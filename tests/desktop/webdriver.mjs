@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../e2e/harness.mjs';
 import { processes } from './processes.mjs';
+import assert from 'node:assert/strict';
+import { AXE_SOURCE, AXE_OPTIONS, seriousViolations } from '../accessibility.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const APP_BIN = process.env.HEARTH_APP_BIN ?? path.join(ROOT, 'target/debug/hearth');
@@ -149,6 +151,19 @@ export class DesktopApp {
     const png = await this.#call('GET', '/screenshot');
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(path.join(ARTIFACTS, file), Buffer.from(png, 'base64'));
+  }
+
+  /**
+   * Audits what the window shows now with axe-core (WCAG 2.1 A and AA), failing on any serious or
+   * critical violation. WebDriver runs the script as automation, outside the page's
+   * Content-Security-Policy, which stays as it is.
+   * @param {string} screen what is on screen, for the failure message
+   */
+  async audit(screen) {
+    const loaded = await this.script("return 'axe' in globalThis");
+    if (!loaded) await this.script(`${AXE_SOURCE}\n;globalThis.axe ??= axe; return true;`);
+    const result = await this.script('return await globalThis.axe.run(document, arguments[0]);', AXE_OPTIONS);
+    assert.deepEqual(seriousViolations(result), [], `accessibility of ${screen} in the desktop app`);
   }
 
   /** Closes the window as a person would (the app then cleans up and exits). */

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { AXE_SOURCE, AXE_OPTIONS, seriousViolations } from '../accessibility.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SERVER_BIN = process.env.HEARTH_SIGNALING_BIN ?? path.join(ROOT, 'target/debug/signaling');
@@ -197,6 +198,19 @@ export class Person {
   async screenshot(file) {
     mkdirSync(ARTIFACTS, { recursive: true });
     await this.page.screenshot({ path: path.join(ARTIFACTS, file) });
+  }
+
+  /**
+   * Audits what the page shows now with axe-core (WCAG 2.1 A and AA) and fails on any serious or
+   * critical violation, naming the rule and the element. axe is evaluated through the browser's
+   * debugging protocol, which the page's Content-Security-Policy does not govern; the policy
+   * itself is never loosened.
+   * @param {string} screen what is on screen, for the failure message
+   */
+  async audit(screen) {
+    if (!(await this.page.evaluate(() => 'axe' in globalThis))) await this.page.evaluate(AXE_SOURCE);
+    const result = await this.page.evaluate((options) => /** @type {any} */ (globalThis).axe.run(document, options), AXE_OPTIONS);
+    assert.deepEqual(seriousViolations(result), [], `accessibility of ${screen} (${this.name}'s page)`);
   }
 
   /**
