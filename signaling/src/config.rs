@@ -63,7 +63,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_message_bytes: 64 * 1024,
-            max_peers_per_room: 2,
+            max_peers_per_room: 6,
             max_connections: 20_000,
             join_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(10),

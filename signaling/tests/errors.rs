@@ -107,7 +107,9 @@ async fn bad_names_are_refused() {
 
 #[tokio::test]
 async fn a_full_room_refuses_and_the_connection_may_join_another() {
-    let server = Server::start().await;
+    let mut config = Config::default();
+    config.limits.max_peers_per_room = 2;
+    let server = Server::with(config).await;
     let (_a, _) = server.joined("r", "A").await;
     let (_b, _) = server.joined("r", "B").await;
     let mut third = server.client().await;
@@ -266,4 +268,18 @@ async fn a_server_limited_to_some_rooms_refuses_others_as_unknown_room() {
         .send(json!({"type": "join", "room": "k7m2-qx9f", "name": "Ada"}))
         .await;
     client.recv_type("welcome").await;
+}
+
+#[tokio::test]
+async fn a_room_holds_six_by_default() {
+    let server = Server::start().await;
+    let mut people = Vec::new();
+    for name in ["A", "B", "C", "D", "E", "F"] {
+        people.push(server.joined("r", name).await);
+    }
+    let mut seventh = server.client().await;
+    seventh
+        .send(json!({"type": "join", "room": "r", "name": "G"}))
+        .await;
+    seventh.expect_error("room-full").await;
 }

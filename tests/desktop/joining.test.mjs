@@ -68,14 +68,20 @@ test('the app joins a remote server from a bare host:port and meets a browser th
 });
 
 test('a full room is explained', async () => {
-  const a = await Person.open(browser, `${server.url}/?room=busy`, 'A');
-  const b = await Person.open(browser, `${server.url}/?room=busy`, 'B');
-  await a.joinAndWait('busy');
-  await b.joinAndWait('busy');
-  await app.fill('Room', 'busy');
-  await app.fill('Server', `ws://${server.url.replace('http://', '')}/ws`);
-  await app.clickButton('Join');
-  await app.waitForText('noticeText', /"busy" is full/);
-  await a.close();
-  await b.close();
+  // A server whose rooms hold two, so two browsers fill one.
+  const small = await startServer({ env: { MAX_PEERS_PER_ROOM: '2' } });
+  const a = await Person.open(browser, `${small.url}/?room=busy`, 'A');
+  const b = await Person.open(browser, `${small.url}/?room=busy`, 'B');
+  try {
+    await a.joinAndWait('busy');
+    await b.joinAndWait('busy');
+    await app.fill('Room', 'busy');
+    await app.fill('Server', `ws://${small.url.replace('http://', '')}/ws`);
+    await app.clickButton('Join');
+    await app.waitForText('noticeText', /"busy" is full/);
+  } finally {
+    await a.close();
+    await b.close();
+    await small.stop();
+  }
 });

@@ -79,12 +79,3 @@ test('the other person closing their window ends the call', async () => {
   await ada.page.getByText('Waiting for someone to join').waitFor();
 });
 
-test('a third person is told the room is full', async () => {
-  const room = freshRoom();
-  await two(room);
-  const cy = await Person.open(browser, server.url, 'Cy');
-  people.push(cy);
-  await cy.join(room);
-  await cy.waitForNotice(/full/);
-  assert.ok(await cy.page.getByLabel('Room').isVisible(), 'Cy is back at the join form');
-});

@@ -92,21 +92,26 @@ export class Person {
    * @param {import('playwright-core').Browser} browser
    * @param {string} url the server
    * @param {string} name
-   * @param {{viewport?: {width: number, height: number}, cameraDelayMs?: number}} [options]
+   * @param {{viewport?: {width: number, height: number}, cameraDelayMs?: number, small?: boolean}} [options]
    *   cameraDelayMs: every camera and microphone takes this long to open, as a slow or busy device
-   *   does (the test stands in for the device, not for the page)
+   *   does; small: the camera gives 320x240 pictures, so that four pages encoding for three others
+   *   each fit on two cores (the test stands in for the device, not for the page)
    */
   static async open(browser, url, name, options = {}) {
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
-    if (options.cameraDelayMs) {
-      await context.addInitScript((delay) => {
+    if (options.cameraDelayMs || options.small) {
+      await context.addInitScript(([delay, small]) => {
         const devices = navigator.mediaDevices;
         const open = devices.getUserMedia.bind(devices);
         devices.getUserMedia = async (constraints) => {
-          await new Promise((r) => setTimeout(r, delay));
+          if (delay) await new Promise((r) => setTimeout(r, delay));
+          if (small && constraints?.video) {
+            const video = typeof constraints.video === 'object' ? constraints.video : {};
+            constraints = { ...constraints, video: { ...video, width: { exact: 320 }, height: { exact: 240 } } };
+          }
           return open(constraints);
         };
-      }, options.cameraDelayMs);
+      }, [options.cameraDelayMs ?? 0, !!options.small]);
     }
     const page = await context.newPage();
     await page.goto(url);
@@ -151,6 +156,25 @@ export class Person {
     }, id);
   }
 
+  /** Decoded frames of `who`'s tile (the video labelled "Video of WHO"). @param {string} who */
+  tileFrames(who) {
+    return this.page.evaluate((label) => {
+      const v = /** @type {HTMLVideoElement | null} */ (document.querySelector(`video[aria-label="${label}"]`));
+      return v?.srcObject ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+    }, `Video of ${who}`);
+  }
+
+  /** Waits until `who`'s tile has shown `count` more frames than now. */
+  async tileAdvances(who, count = 15, timeout = 30_000) {
+    const start = await this.tileFrames(who);
+    await waitFor(async () => (await this.tileFrames(who)) >= start + count, timeout, `${this.name}'s tile of ${who} to advance ${count} frames from ${start}`);
+  }
+
+  /** Peak level (0..1) of the sound `who`'s tile plays, over `ms`. @param {string} who */
+  tileAudioPeak(who, ms = 1500) {
+    return this.#audioPeak(`video[aria-label="Video of ${who}"]`, ms);
+  }
+
   /** Waits until the video element has shown `count` more frames than now. */
   async framesAdvance(count = 20, id = 'remoteVideo', timeout = 20_000) {
     const start = await this.frames(id);
@@ -160,9 +184,14 @@ export class Person {
 
   /** Peak level (0..1) of the sound the remote video element plays, over `ms`. */
   remoteAudioPeak(ms = 1500) {
-    return this.page.evaluate(async (ms) => {
-      const v = /** @type {HTMLVideoElement} */ (document.getElementById('remoteVideo'));
-      const stream = /** @type {MediaStream | null} */ (v.srcObject);
+    return this.#audioPeak('#remoteVideo', ms);
+  }
+
+  /** Peak level (0..1) of the sound the video element matching `selector` plays, over `ms`. */
+  #audioPeak(selector, ms) {
+    return this.page.evaluate(async ([selector, ms]) => {
+      const v = /** @type {HTMLVideoElement | null} */ (document.querySelector(selector));
+      const stream = /** @type {MediaStream | null} */ (v?.srcObject ?? null);
       if (!stream || stream.getAudioTracks().length === 0) return -1;
       const ctx = new AudioContext();
       await ctx.resume();
@@ -171,7 +200,7 @@ export class Person {
       ctx.createMediaStreamSource(stream).connect(analyser);
       const buf = new Float32Array(analyser.fftSize);
       let peak = 0;
-      const end = performance.now() + ms;
+      const end = performance.now() + Number(ms);
       while (performance.now() < end) {
         analyser.getFloatTimeDomainData(buf);
         for (const x of buf) peak = Math.max(peak, Math.abs(x));
@@ -179,7 +208,7 @@ export class Person {
       }
       await ctx.close();
       return peak;
-    }, ms);
+    }, [selector, ms]);
   }
 
   /** Whether the camera and microphone are released (no live local track). */

@@ -98,17 +98,3 @@ test('a whole call by keyboard alone', async () => {
   await ada.close();
   await bob.close();
 });
-
-test('Escape declines an incoming call', async () => {
-  const room = freshRoom();
-  const ada = await Person.open(browser, server.url, 'Ada');
-  const bob = await Person.open(browser, server.url, 'Bob');
-  await ada.joinAndWait(room);
-  await bob.joinAndWait(room);
-  await ada.button('Call').click();
-  await bob.button('Accept').waitFor();
-  await bob.page.keyboard.press('Escape');
-  await ada.waitForNotice('Bob declined the call');
-  await ada.close();
-  await bob.close();
-});

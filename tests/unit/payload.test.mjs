@@ -5,8 +5,14 @@ import assert from 'node:assert/strict';
 import * as payload from '../../ui/js/payload.js';
 
 test('built payloads match docs/PROTOCOL.md', () => {
-  assert.deepEqual(payload.ring('Ada', 'c1'), { kind: 'ring', name: 'Ada', call: 'c1' });
-  assert.deepEqual(payload.accept('c1'), { kind: 'accept', call: 'c1' });
+  assert.deepEqual(payload.ring('Ada', 'c1'), { kind: 'ring', name: 'Ada', call: 'c1', v: 2, caps: [] });
+  assert.deepEqual(payload.ring('Nell', 'c1', ['no-rollback']).caps, ['no-rollback']);
+  assert.deepEqual(payload.accept('c1', 'Bob'), { kind: 'accept', call: 'c1', name: 'Bob', v: 2, caps: [] });
+  assert.deepEqual(payload.join('c1', 'Dan'), { kind: 'join', call: 'c1', name: 'Dan', v: 2, caps: [] });
+  assert.deepEqual(payload.inCall('c1', 'Ada'), { kind: 'in-call', call: 'c1', name: 'Ada', v: 2, caps: [] });
+  assert.deepEqual(payload.description({ type: 'answer', sdp: 'x' }, 'c1').call, 'c1');
+  assert.deepEqual(payload.candidate({ candidate: 'x', sdpMid: '0', sdpMLineIndex: 0 }, 'c1').call, 'c1');
+  assert.deepEqual(payload.resume('c1', 'old'), { kind: 'resume', call: 'c1', was: 'old' });
   assert.deepEqual(payload.decline('c1'), { kind: 'decline', call: 'c1', reason: 'declined' });
   assert.deepEqual(payload.decline('c1', 'busy').reason, 'busy');
   assert.deepEqual(payload.hangup('c1'), { kind: 'hangup', call: 'c1' });
@@ -31,6 +37,8 @@ test('every payload we build parses back', () => {
     payload.ring('Ada', 'c'), payload.accept('c'), payload.decline('c'), payload.hangup('c'),
     payload.description({ type: 'answer', sdp: 'x' }), payload.candidate({ candidate: 'c', sdpMid: null, sdpMLineIndex: null }),
     payload.resume('c'), payload.resumed('c'), payload.media('c', { audio: false, video: true }),
+    payload.join('c', 'Dan', ['one-peer']), payload.inCall('c', 'Ada'), payload.resume('c', 'x'),
+    payload.description({ type: 'offer', sdp: 'x' }, 'c'),
   ]) {
     assert.deepEqual(payload.parse(JSON.parse(JSON.stringify(p))), p);
   }
@@ -46,7 +54,13 @@ test('malformed payloads are refused, not acted on', () => {
     { kind: 'candidate', candidate: { candidate: 5 } }, { kind: 'candidate', candidate: { candidate: 'x', sdpMLineIndex: 'zero' } },
     { kind: 'resume' }, { kind: 'accept', call: 9 },
     { kind: 'media', audio: true, video: true }, { kind: 'media', call: 'c', audio: 'yes', video: true },
+    { kind: 'join', call: 'c' }, { kind: 'in-call', name: 'Ada' }, { kind: 'ring', name: 'A', call: 'c', caps: 'all' },
+    { kind: 'ring', name: 'A', call: 'c', v: 'two' }, { kind: 'description', call: 5, description: { type: 'offer', sdp: '' } },
   ]) {
     assert.equal(payload.parse(bad), null, JSON.stringify(bad));
   }
+});
+
+test('capabilities a newer client may add are dropped, not refused', () => {
+  assert.deepEqual(payload.parse({ kind: 'ring', name: 'A', call: 'c', v: 3, caps: ['no-rollback', 'teleport'] })?.caps, ['no-rollback']);
 });

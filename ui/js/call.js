@@ -47,6 +47,7 @@ export class Call extends EventTarget {
     // Perfect negotiation (webrtc/samples): who is offering, and whether to ignore a colliding offer.
     this.makingOffer = false;
     this.ignoreOffer = false;
+    this.srdAnswerPending = false;
     /** The callee waits for the caller's first offer before offering anything itself. */
     this.mayOffer = !polite;
     /** @type {RTCIceCandidateInit[]} candidates that came before the remote description */
@@ -93,8 +94,10 @@ export class Call extends EventTarget {
       this.dispatchEvent(new CustomEvent('media', { detail: { state: 'up' } }));
     } else if (state === 'disconnected') {
       this.dispatchEvent(new CustomEvent('media', { detail: { state: 'interrupted' } }));
+      // Only the impolite side restarts ICE: two restart offers would collide, and a side that
+      // cannot roll back (the native engine) is always the impolite one.
       this.restartTimer = setTimeout(() => {
-        if (this.pc.connectionState === 'disconnected') this.restartIce();
+        if (this.pc.connectionState === 'disconnected' && !this.polite) this.restartIce();
       }, RESTART_AFTER_MS);
     } else if (state === 'failed' || state === 'closed') {
       if (!this.closed) this.dispatchEvent(new CustomEvent('media', { detail: { state: 'failed' } }));
@@ -140,10 +143,18 @@ export class Call extends EventTarget {
     try {
       if (data.kind === 'description') {
         const description = data.description;
-        const collision = description.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
+        // Perfect negotiation as in webrtc/samples: an answer being applied does not make the
+        // next offer a collision.
+        const readyForOffer = !this.makingOffer && (pc.signalingState === 'stable' || this.srdAnswerPending);
+        const collision = description.type === 'offer' && !readyForOffer;
         this.ignoreOffer = !this.polite && collision;
         if (this.ignoreOffer) return;
-        await pc.setRemoteDescription(description);
+        this.srdAnswerPending = description.type === 'answer';
+        try {
+          await pc.setRemoteDescription(description);
+        } finally {
+          this.srdAnswerPending = false;
+        }
         await this.#flushCandidates();
         if (description.type === 'offer') {
           if (!this.mayOffer) {

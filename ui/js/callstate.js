@@ -64,3 +64,9 @@ export const LABELS = /** @type {Record<CallState, string>} */ ({
   reconnecting: 'Reconnecting…',
   ended: 'Call ended',
 });
+
+/** "Ada", "Ada and Bob", "Ada, Bob and Cleo". @param {string[]} names */
+export function listNames(names) {
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}

@@ -1,21 +1,16 @@
 // @ts-check
-//! The call flow, free of the DOM: joining a room, ringing, accepting, hanging up, surviving
-//! dropped connections. It drives the signaling client, the media devices and the call, and
-//! publishes one view of everything for the UI to draw.
+//! Composes the page's parts, free of the DOM: the room (the signaling client), the call (a
+//! `GroupCall` with one session per other person), the local camera and microphone, and hosting
+//! in the desktop app; and publishes one view of everything for the page to draw.
 
 import { SignalingClient, websocketUrl } from './signaling.js';
-import { Call, canCall } from './call.js';
+import { canCall } from './call.js';
 import * as media from './media.js';
 import * as payload from './payload.js';
-import { next, settle, ACTIVE, LABELS } from './callstate.js';
-import { summarize, rows } from './stats.js';
-import { PictureWatch } from './picture.js';
+import { LABELS, listNames } from './callstate.js';
+import { GroupCall } from './groupcall.js';
 
-/** Unanswered rings stop after this long. */
-const RING_TIMEOUT_MS = 30_000;
-/** How long a call waits for the other person to come back to the server. */
-const AWAY_GRACE_MS = 15_000;
-/** How long "Call ended" and similar stay before the screen settles. */
+/** How often the stats, the pictures' state and who speaks are read. */
 const STATS_EVERY_MS = 1000;
 
 const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -24,6 +19,17 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
   + 'You can still host or join; then press Open in browser to talk from your web browser.';
 
 /**
+ * One other person in the call, as the page shows them.
+ * @typedef {{
+ *   id: string,
+ *   name: string,
+ *   state: CallState,
+ *   stream: MediaStream | null,
+ *   media: {audio: boolean, video: boolean} | null,
+ *   picture: import('./picture.js').PictureState,
+ *   speaking: boolean,
+ * }} Tile
+ *
  * @typedef {import('./signaling.js').PeerInfo} PeerInfo
  * @typedef {import('./callstate.js').CallState} CallState
  * @typedef {{text: string, tone: 'info'|'warning'|'error'}} Notice
@@ -37,20 +43,19 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   callState: CallState,
  *   callLabel: string,
  *   otherName: string,
+ *   tiles: Tile[],
+ *   joinable: {call: string, names: string[]} | null,
  *   notice: Notice | null,
  *   mediaWarning: string | null,
  *   localStream: MediaStream | null,
  *   cameraStarting: boolean,
- *   remoteStream: MediaStream | null,
- *   remoteMedia: {audio: boolean, video: boolean} | null,
- *   remotePicture: import('./picture.js').PictureState,
  *   muted: boolean,
  *   videoOff: boolean,
  *   devices: media.DeviceList,
  *   chosen: {camera: string, microphone: string, speaker: string},
  *   canChooseSpeaker: boolean,
  *   webrtc: boolean,
- *   stats: string[][] | null,
+ *   stats: {name: string, rows: string[][]}[] | null,
  *   desktop: boolean,
  *   hosting: import('./env.js').HostInfo | null,
  *   server: string,
@@ -60,29 +65,24 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  */
 
 export class Controller extends EventTarget {
-  /** @param {import('./env.js').Environment} env */
-  constructor(env) {
+  /**
+   * @param {import('./env.js').Environment} env
+   * @param {{caps?: payload.Capability[]}} [options] caps: what this client's calls can and cannot
+   *   do (the native engine's)
+   */
+  constructor(env, { caps = [] } = {}) {
     super();
     this.env = env;
     /** @type {SignalingClient | null} */
     this.signaling = null;
-    /** @type {Call | null} */
-    this.call = null;
-    /** The current call: its id, who is on the other end, and what we know of them. */
-    this.callId = '';
-    this.remoteId = '';
-    this.mediaUp = false;
-    this.peerPresent = true;
-    /** @type {RTCIceServer[]} */
-    this.iceServers = [];
-    /** @type {Record<string, ReturnType<typeof setTimeout> | undefined>} */
-    this.timers = {};
+    this.call = new GroupCall({ send: (to, data) => this.#send(to, data), caps });
+    this.call.localStream = () => this.view.localStream;
+    this.call.sending = () => this.#sending();
+    this.call.addEventListener('change', () => this.#syncCall());
+    this.call.addEventListener('notice', (e) => this.#notice(/** @type {CustomEvent} */ (e).detail.text));
+    this.call.addEventListener('ended', () => this.#callEnded());
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.statsTimer = undefined;
-    /** @type {Map<string, any> | null} */
-    this.lastReport = null;
-    /** The other person's picture: whether it arrives. */
-    this.picture = new PictureWatch();
     /** The camera and microphone being opened, so that a second request waits for the first. @type {Promise<MediaStream | null> | null} */
     this.cameraOpening = null;
     /** Counts releases of the camera: an opening that a release overtook is let go at once. */
@@ -98,13 +98,12 @@ export class Controller extends EventTarget {
       callState: 'idle',
       callLabel: LABELS.idle,
       otherName: '',
+      tiles: [],
+      joinable: null,
       notice: null,
       mediaWarning: null,
       localStream: null,
       cameraStarting: false,
-      remoteStream: null,
-      remoteMedia: null,
-      remotePicture: 'waiting',
       muted: false,
       videoOff: false,
       devices: { cameras: [], microphones: [], speakers: [] },
@@ -137,32 +136,39 @@ export class Controller extends EventTarget {
     this.#update({ notice: null });
   }
 
-  /** @param {CallState} state */
-  #setCallState(state) {
-    this.#update({ callState: state, callLabel: this.#label(state) });
-  }
-
-  /** @param {CallState} state */
-  #label(state) {
-    const who = this.view.otherName;
-    switch (state) {
-      case 'outgoing': return `Ringing ${who}…`;
-      case 'incoming': return `${who} is calling`;
-      case 'connecting': return `Connecting to ${who}…`;
-      case 'connected': return `In a call with ${who}`;
-      case 'reconnecting': return `Reconnecting to ${who}…`;
-      default: return LABELS[state];
+  /** Copies what the call shows into the view. */
+  #syncCall() {
+    const call = this.call;
+    const state = call.state;
+    const names = call.names();
+    const who = state === 'incoming' ? call.incoming?.name ?? '' : listNames(names);
+    /** @type {Tile[]} */
+    const tiles = [...call.sessions.values()].map((s) => ({
+      id: s.remoteId,
+      name: s.name,
+      state: s.state,
+      stream: s.remoteStream,
+      media: s.remoteMedia,
+      picture: s.pictureState,
+      speaking: s.speaking,
+    }));
+    const stats = call.member
+      ? [...call.sessions.values()].filter((s) => s.call).map((s) => ({ name: s.name, rows: s.stats ?? [['Status', 'Measuring…']] }))
+      : null;
+    this.#update({
+      callState: state,
+      callLabel: label(state, who),
+      otherName: who,
+      tiles,
+      joinable: call.joinable(),
+      stats,
+    });
+    if (call.member && this.statsTimer === undefined) {
+      this.statsTimer = setInterval(() => { this.call.tick(); }, STATS_EVERY_MS);
+    } else if (!call.member && this.statsTimer !== undefined) {
+      clearInterval(this.statsTimer);
+      this.statsTimer = undefined;
     }
-  }
-
-  /** @param {import('./callstate.js').CallEvent} event @returns {boolean} whether it applied */
-  #fire(event) {
-    const to = next(this.view.callState, event);
-    if (!to) return false;
-    this.#setCallState(to === 'connected' || to === 'reconnecting'
-      ? settle({ mediaUp: this.mediaUp, peerPresent: this.peerPresent })
-      : to);
-    return true;
   }
 
   // ----- joining -----
@@ -287,56 +293,34 @@ export class Controller extends EventTarget {
   #onConnectionState(state) {
     this.#update({ connection: state });
     if (state === 'reconnecting' && this.view.screen === 'room') {
-      // Our id dies with the connection; the other person must find us again.
-      if (ACTIVE.has(this.view.callState)) this.#otherAway();
+      // Our id dies with the connection; the others must find us again.
+      this.call.lostServer();
       this.#update({ peers: [] });
     }
   }
 
   /** @param {import('./signaling.js').WelcomeMessage & {rejoin: boolean}} welcome */
   async #onWelcome(welcome) {
-    this.iceServers = await this.env.iceServers(welcome.iceServers);
+    const iceServers = await this.env.iceServers(welcome.iceServers);
     const firstJoin = this.view.screen === 'join';
     this.#update({ screen: 'room', joining: false, peers: welcome.peers, room: welcome.room });
+    this.call.welcomed(welcome.id, this.view.name, welcome.peers, iceServers);
     if (firstJoin) {
-      if (!this.view.webrtc) {
-        this.#notice(NO_WEBRTC, 'warning');
-      }
+      if (!this.view.webrtc) this.#notice(NO_WEBRTC, 'warning');
       this.startCamera();
-    }
-    if (ACTIVE.has(this.view.callState)) {
-      for (const peer of welcome.peers) this.#send(peer.id, payload.resume(this.callId));
     }
   }
 
   /** @param {PeerInfo} peer */
   #onPeerJoined(peer) {
     this.#update({ peers: [...this.view.peers.filter((p) => p.id !== peer.id), peer] });
-    if (ACTIVE.has(this.view.callState) && !this.peerPresent) this.#send(peer.id, payload.resume(this.callId));
+    this.call.peerJoined(peer);
   }
 
   /** @param {string} id */
   #onPeerLeft(id) {
-    const who = this.view.peers.find((p) => p.id === id);
     this.#update({ peers: this.view.peers.filter((p) => p.id !== id) });
-    if (id !== this.remoteId || !ACTIVE.has(this.view.callState)) return;
-    if (this.view.callState === 'connected' || this.view.callState === 'reconnecting') {
-      this.#otherAway();
-    } else {
-      this.#endCall(`${who?.name ?? 'The other person'} left.`);
-    }
-  }
-
-  /** The other person lost the server (or we did): wait a while for them to come back. */
-  #otherAway() {
-    this.peerPresent = false;
-    if (this.view.callState === 'connected' || this.view.callState === 'reconnecting') {
-      this.#fire('peer-away');
-      clearTimeout(this.timers.away);
-      this.timers.away = setTimeout(() => this.#endCall(`${this.view.otherName} left.`), AWAY_GRACE_MS);
-    } else {
-      this.#endCall(`Lost contact with ${this.view.otherName}.`);
-    }
+    this.call.peerLeft(id);
   }
 
   /** @param {import('./signaling.js').ErrorMessage} error */
@@ -367,11 +351,13 @@ export class Controller extends EventTarget {
 
   /** Leaves the room: hangs up first, releases the camera. */
   leaveRoom() {
-    if (ACTIVE.has(this.view.callState)) this.hangup();
+    this.call.hangup();
+    this.call.close();
     this.signaling?.leave();
     this.signaling = null;
     this.#stopLocal();
-    this.#update({ screen: 'join', peers: [], connection: 'idle', callState: 'idle', callLabel: LABELS.idle });
+    this.#update({ screen: 'join', peers: [], connection: 'idle' });
+    this.#syncCall();
   }
 
   // ----- camera and microphone -----
@@ -405,9 +391,9 @@ export class Controller extends EventTarget {
       this.#update({ localStream: stream, cameraStarting: false, mediaWarning: warning, muted: false, videoOff: !stream.getVideoTracks().length });
       if (warning) this.#notice(warning, 'warning');
       else if (this.view.notice?.tone === 'warning' && this.view.notice.text.includes('camera')) this.#update({ notice: null });
-      if (this.call) {
+      if (this.call.member) {
         for (const track of stream.getTracks()) await this.call.setTrack(/** @type {'audio'|'video'} */ (track.kind), track);
-        this.#announceMedia();
+        this.call.announce();
       }
       await this.refreshDevices();
       return stream;
@@ -419,15 +405,14 @@ export class Controller extends EventTarget {
     }
   }
 
-  /** Tells the other person what we send, so their screen can say "camera off" or "muted". */
-  #announceMedia() {
-    if (!this.call || !this.callId) return;
+  /** What we send: the microphone (on and unmuted) and the camera (on). */
+  #sending() {
     const live = (/** @type {MediaStreamTrack[]} */ tracks) => tracks.some((t) => t.readyState === 'live');
     const stream = this.view.localStream;
-    this.#send(this.remoteId, payload.media(this.callId, {
+    return {
       audio: live(stream?.getAudioTracks() ?? []) && !this.view.muted,
       video: live(stream?.getVideoTracks() ?? []) && !this.view.videoOff,
-    }));
+    };
   }
 
   async refreshDevices() {
@@ -452,7 +437,7 @@ export class Controller extends EventTarget {
     const muted = !this.view.muted;
     tracks.forEach((t) => { t.enabled = !muted; });
     this.#update({ muted });
-    this.#announceMedia();
+    this.call.announce();
   }
 
   /** Stops the camera (its light goes off) or starts it again, mid-call without renegotiating. */
@@ -463,9 +448,9 @@ export class Controller extends EventTarget {
         track.stop();
         stream?.removeTrack(track);
       }
-      await this.call?.setTrack('video', null);
+      await this.call.setTrack('video', null);
       this.#update({ videoOff: true, localStream: stream });
-      this.#announceMedia();
+      this.call.announce();
       return;
     }
     if (!stream) {
@@ -475,9 +460,9 @@ export class Controller extends EventTarget {
     try {
       const track = await media.openTrack('video', this.view.chosen.camera);
       stream.addTrack(track);
-      await this.call?.setTrack('video', track);
+      await this.call.setTrack('video', track);
       this.#update({ videoOff: false, localStream: stream });
-      this.#announceMedia();
+      this.call.announce();
     } catch (e) {
       this.#notice(e instanceof Error ? e.message : String(e), 'warning');
     }
@@ -499,9 +484,9 @@ export class Controller extends EventTarget {
     try {
       const track = await media.openTrack(kind, deviceId);
       if (kind === 'audio') track.enabled = !this.view.muted;
-      // Hand the sender its new track before stopping the old one: Chromium's encoder does not
-      // pick up a replacement for a track that already ended.
-      await this.call?.setTrack(kind, track);
+      // Hand the senders their new track before stopping the old one: Chromium's encoder does
+      // not pick up a replacement for a track that already ended.
+      await this.call.setTrack(kind, track);
       if (old) {
         stream.removeTrack(old);
         old.stop();
@@ -515,24 +500,13 @@ export class Controller extends EventTarget {
 
   // ----- the call -----
 
-  /** Rings the other person in the room. */
-  async startCall() {
-    const other = this.view.peers[0];
-    if (!other || !(this.view.callState === 'idle' || this.view.callState === 'ended')) return;
+  /** Rings everyone in the room who is not in the call. */
+  startCall() {
+    if (!this.view.peers.length || this.call.member || this.call.incoming) return;
     if (!this.view.webrtc) return this.#notice('Calls need WebRTC, which this window does not have.', 'error');
-    this.callId = payload.newCallId();
-    this.remoteId = other.id;
-    this.peerPresent = true;
-    this.mediaUp = false;
-    this.#update({ otherName: other.name, notice: null });
-    this.#fire('ring-sent');
-    this.#send(other.id, payload.ring(this.view.name, this.callId));
-    this.timers.ring = setTimeout(() => {
-      if (this.view.callState !== 'outgoing') return;
-      this.#send(this.remoteId, payload.hangup(this.callId));
-      this.#endCall(`${this.view.otherName} did not answer.`);
-    }, RING_TIMEOUT_MS);
-    await this.startCamera();
+    this.#update({ notice: null });
+    this.call.ring();
+    this.startCamera();
   }
 
   /**
@@ -540,110 +514,45 @@ export class Controller extends EventTarget {
    * starting join the call when they are.
    */
   accept() {
-    if (this.view.callState !== 'incoming') return;
+    if (!this.call.incoming) return;
     if (!this.view.webrtc) {
       return this.#notice(`${NO_WEBRTC} ${this.view.otherName} will need to call again once you are there.`, 'warning');
     }
-    clearTimeout(this.timers.ring);
-    this.#createCall(true, this.view.localStream);
-    this.#fire('accepted');
-    this.#send(this.remoteId, payload.accept(this.callId));
-    this.#announceMedia();
     this.#update({ notice: null });
+    this.call.accept();
+    this.startCamera();
+  }
+
+  /** Joins the call going on in the room, connecting to everyone in it without ringing. */
+  joinCall() {
+    if (!this.view.webrtc) return this.#notice('Calls need WebRTC, which this window does not have.', 'error');
+    this.#update({ notice: null });
+    this.call.join();
     this.startCamera();
   }
 
   /** Turns the incoming call down. */
   decline() {
-    if (this.view.callState !== 'incoming') return;
-    this.#send(this.remoteId, payload.decline(this.callId));
-    this.#endCall(null, false);
+    this.call.decline();
   }
 
-  /** Ends the call on both sides. */
+  /** Leaves the call; the others carry on. */
   hangup() {
-    if (!ACTIVE.has(this.view.callState)) return;
-    this.#send(this.remoteId, payload.hangup(this.callId));
-    this.#endCall('Call ended.');
+    if (!this.call.member) return;
+    this.call.hangup();
+    this.#notice('Call ended.');
   }
 
-  /** The page is going away: tell the other side and the server (the tutorial's step 8). */
+  /** The page is going away: tell the others and the server (the tutorial's step 8). */
   unload() {
-    if (ACTIVE.has(this.view.callState)) this.#send(this.remoteId, payload.hangup(this.callId));
+    this.call.close();
     this.signaling?.leave();
-    this.call?.close();
     media.stopStream(this.view.localStream);
   }
 
-  /** @param {boolean} polite @param {MediaStream | null} stream */
-  #createCall(polite, stream) {
-    const call = new Call({
-      polite,
-      iceServers: this.iceServers,
-      send: (data) => this.#send(this.remoteId, data),
-    });
-    this.call = call;
-    call.addEventListener('remote-stream', (e) => this.#update({ remoteStream: /** @type {CustomEvent} */ (e).detail.stream }));
-    call.addEventListener('media', (e) => this.#onMedia(/** @type {CustomEvent} */ (e).detail.state));
-    call.addEventListener('error', (e) => this.#notice(/** @type {CustomEvent} */ (e).detail.message, 'error'));
-    call.start(stream);
-    this.lastReport = null;
-    this.picture = new PictureWatch();
-    this.#update({ remoteMedia: null, remotePicture: 'waiting' });
-    this.#update({ stats: [['Status', 'Measuring…']] });
-    clearInterval(this.statsTimer);
-    this.statsTimer = setInterval(() => this.#collectStats(), STATS_EVERY_MS);
-  }
-
-  /** @param {'up'|'interrupted'|'failed'} state */
-  #onMedia(state) {
-    if (state === 'up') {
-      this.mediaUp = true;
-      this.#fire('media-connected');
-    } else if (state === 'interrupted') {
-      this.mediaUp = false;
-      this.#fire('media-interrupted');
-    } else {
-      this.mediaUp = false;
-      this.#endCall(`The connection to ${this.view.otherName} was lost.`);
-    }
-  }
-
-  async #collectStats() {
-    if (!this.call) return;
-    try {
-      const report = /** @type {Map<string, any>} */ (await this.call.getStats());
-      const summary = summarize(this.lastReport, report);
-      this.lastReport = report;
-      const remotePicture = this.picture.update({
-        now: performance.now(),
-        frames: summary.framesDecoded,
-        announcedVideo: this.view.remoteMedia?.video ?? null,
-        mediaUp: this.mediaUp,
-      });
-      this.#update({ stats: rows(summary), remotePicture });
-    } catch {
-      /* the call closed between ticks */
-    }
-  }
-
-  /**
-   * @param {string | null} message what to tell the user, if anything
-   * @param {boolean} [showEnded] whether to show "Call ended" as the state
-   */
-  #endCall(message, showEnded = true) {
-    for (const key of Object.keys(this.timers)) clearTimeout(this.timers[key]);
-    clearInterval(this.statsTimer);
-    this.call?.close();
-    this.call = null;
-    this.callId = '';
-    this.remoteId = '';
-    this.mediaUp = false;
-    this.peerPresent = true;
+  /** We are out of the call: the camera goes off, as after every call. */
+  #callEnded() {
     this.#stopLocal();
-    this.#update({ remoteStream: null, remoteMedia: null, remotePicture: 'waiting', stats: null });
-    this.#setCallState(showEnded ? 'ended' : 'idle');
-    if (message) this.#notice(message);
   }
 
   /** @param {string} to @param {payload.Payload} data */
@@ -658,82 +567,18 @@ export class Controller extends EventTarget {
       console.warn('hearth: ignored a signal we do not understand', raw);
       return;
     }
-    const fromCurrent = from === this.remoteId;
-    switch (data.kind) {
-      case 'ring': return this.#onRing(from, data);
-      case 'accept':
-        if (fromCurrent && this.view.callState === 'outgoing') {
-          clearTimeout(this.timers.ring);
-          this.#createCall(false, this.view.localStream);
-          this.#fire('accepted');
-          this.#announceMedia();
-        }
-        return;
-      case 'media':
-        if (fromCurrent && this.call && data.call === this.callId) {
-          this.#update({ remoteMedia: { audio: data.audio, video: data.video } });
-        }
-        return;
-      case 'decline':
-        if (fromCurrent && this.view.callState === 'outgoing') {
-          const why = data.reason === 'busy' ? 'is in another call' : 'declined the call';
-          this.#endCall(`${this.view.otherName} ${why}.`);
-        }
-        return;
-      case 'hangup':
-        if (fromCurrent && ACTIVE.has(this.view.callState) && (!data.call || data.call === this.callId)) {
-          const missed = this.view.callState === 'incoming';
-          this.#endCall(missed ? `Missed call from ${this.view.otherName}.` : `${this.view.otherName} hung up.`);
-        }
-        return;
-      case 'description':
-      case 'candidate':
-        if (fromCurrent && this.call) this.call.handle(data);
-        return;
-      case 'resume':
-      case 'resumed':
-        if (ACTIVE.has(this.view.callState) && data.call === this.callId) {
-          this.remoteId = from;
-          this.peerPresent = true;
-          clearTimeout(this.timers.away);
-          if (data.kind === 'resume') this.#send(from, payload.resumed(this.callId));
-          this.#fire('peer-back');
-          this.#announceMedia();
-          // ICE may have given up while nobody could signal; ask again now that we can.
-          if (!this.mediaUp) this.call?.restartIce();
-        } else if (data.kind === 'resume') {
-          this.#send(from, payload.hangup(data.call));
-        }
-        return;
-    }
+    this.call.receive(from, data);
   }
+}
 
-  /** @param {string} from @param {payload.RingPayload} ring */
-  #onRing(from, ring) {
-    const state = this.view.callState;
-    if (state === 'outgoing' && from === this.remoteId) {
-      // Both pressed Call at once: the call from the lower id wins, and its callee accepts.
-      const selfId = this.signaling?.selfId ?? '';
-      if (from < selfId) {
-        clearTimeout(this.timers.ring);
-        this.callId = ring.call;
-        this.#setCallState('incoming');
-        this.accept();
-      }
-      return;
-    }
-    if (ACTIVE.has(state)) {
-      this.#send(from, payload.decline(ring.call, 'busy'));
-      return;
-    }
-    this.callId = ring.call;
-    this.remoteId = from;
-    this.peerPresent = true;
-    this.mediaUp = false;
-    this.#update({ otherName: ring.name.slice(0, 64), notice: null });
-    this.#fire('ring-received');
-    this.timers.ring = setTimeout(() => {
-      if (this.view.callState === 'incoming') this.#endCall(`Missed call from ${this.view.otherName}.`);
-    }, RING_TIMEOUT_MS);
+/** Words for the call's state, with who it is with. @param {CallState} state @param {string} who */
+function label(state, who) {
+  switch (state) {
+    case 'outgoing': return `Ringing ${who}…`;
+    case 'incoming': return `${who} is calling`;
+    case 'connecting': return `Connecting to ${who}…`;
+    case 'connected': return `In a call with ${who}`;
+    case 'reconnecting': return `Reconnecting to ${who}…`;
+    default: return LABELS[state];
   }
 }

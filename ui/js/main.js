@@ -8,18 +8,23 @@ import { Page } from './ui.js';
 const env = await detect();
 // Where the webview has no WebRTC (Linux's WebKitGTK), the desktop app calls through its own
 // engine; if even that is missing, the page says so and offers the browser.
+/** @type {import('./payload.js').Capability[]} */
+let caps = [];
 if (env.native && typeof RTCPeerConnection !== 'function') {
   const { installNativeCalls } = await import('./nativemedia.js');
   const unavailable = await installNativeCalls(env.native);
   if (unavailable) console.warn('hearth: native calls unavailable:', unavailable);
+  // GStreamer 1.22's webrtcbin cannot roll back, and the engine holds one connection for now.
+  else caps = ['no-rollback', 'one-peer'];
 }
-const controller = new Controller(env);
+const controller = new Controller(env, { caps });
 const page = new Page({
   join: (name, room, server) => controller.join(name, room, server),
   leaveRoom: () => controller.leaveRoom(),
   startCamera: () => { controller.startCamera(); },
   startCall: () => { controller.startCall(); },
   accept: () => { controller.accept(); },
+  joinCall: () => { controller.joinCall(); },
   decline: () => controller.decline(),
   hangup: () => controller.hangup(),
   toggleMute: () => controller.toggleMute(),

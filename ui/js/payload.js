@@ -1,19 +1,32 @@
 // @ts-check
-//! The call payloads carried in a signal's `data` (docs/PROTOCOL.md, "Payload convention"):
-//! building them, and reading untrusted ones from the other side.
+//! The call payloads carried in a signal's `data` (docs/PROTOCOL.md, "Payload convention",
+//! version 2): building them, and reading untrusted ones from the other side.
+
+/** The payload convention's version; sent in `ring`, `accept`, `join` and `in-call`. */
+export const VERSION = 2;
 
 /**
- * @typedef {{kind:'ring', name:string, call:string}} RingPayload
- * @typedef {{kind:'accept', call?:string}} AcceptPayload
- * @typedef {{kind:'decline', call?:string, reason?:'busy'|'declined'}} DeclinePayload
+ * What a client can or cannot do. `no-rollback`: its peer connection cannot roll back a local
+ * offer (the desktop app's engine, GStreamer 1.22), so it must be the impolite side of perfect
+ * negotiation. `one-peer`: it can be connected to one person at a time.
+ * @typedef {'no-rollback'|'one-peer'} Capability
+ * @typedef {{v?:number, caps?:Capability[]}} Versioned
+ * @typedef {{kind:'ring', name:string, call:string} & Versioned} RingPayload
+ * @typedef {{kind:'accept', call?:string, name?:string} & Versioned} AcceptPayload
+ * @typedef {{kind:'join', call:string, name:string} & Versioned} JoinPayload "I am in call C and connect to you": sent by
+ *   someone who accepts or joins a call to each member other than the one who rang
+ * @typedef {{kind:'in-call', call:string, name:string, was?:string} & Versioned} InCallPayload "I am in call C": sent by a
+ *   member to each person in the room who is not (as far as it knows), so they can join it; `was`: the sender's id
+ *   before it last reconnected, so a member who knew it by that id finds its session again
+ * @typedef {{kind:'decline', call?:string, reason?:'busy'|'declined'|'full'}} DeclinePayload
  * @typedef {{kind:'hangup', call?:string}} HangupPayload
- * @typedef {{kind:'description', description:{type:RTCSdpType, sdp:string}}} DescriptionPayload
- * @typedef {{kind:'candidate', candidate:{candidate:string, sdpMid:string|null, sdpMLineIndex:number|null}}} CandidatePayload
- * @typedef {{kind:'resume', call:string}} ResumePayload
- * @typedef {{kind:'resumed', call:string}} ResumedPayload
+ * @typedef {{kind:'description', call?:string, description:{type:RTCSdpType, sdp:string}}} DescriptionPayload
+ * @typedef {{kind:'candidate', call?:string, candidate:{candidate:string, sdpMid:string|null, sdpMLineIndex:number|null}}} CandidatePayload
+ * @typedef {{kind:'resume', call:string, was?:string}} ResumePayload was: the sender's id before it reconnected
+ * @typedef {{kind:'resumed', call:string, was?:string}} ResumedPayload
  * @typedef {{kind:'media', call:string, audio:boolean, video:boolean}} MediaPayload what the sender
  *   is sending: its microphone (on and unmuted) and its camera (on)
- * @typedef {RingPayload|AcceptPayload|DeclinePayload|HangupPayload|DescriptionPayload|CandidatePayload|ResumePayload|ResumedPayload|MediaPayload} Payload
+ * @typedef {RingPayload|AcceptPayload|JoinPayload|InCallPayload|DeclinePayload|HangupPayload|DescriptionPayload|CandidatePayload|ResumePayload|ResumedPayload|MediaPayload} Payload
  */
 
 /** A fresh call identifier: 64 random bits in hex. */
@@ -23,32 +36,40 @@ export function newCallId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** @param {string} name @param {string} call @returns {RingPayload} */
-export const ring = (name, call) => ({ kind: 'ring', name, call });
-/** @param {string} call @returns {AcceptPayload} */
-export const accept = (call) => ({ kind: 'accept', call });
-/** @param {string} call @param {'busy'|'declined'} [reason] @returns {DeclinePayload} */
+/** @param {string} name @param {string} call @param {Capability[]} [caps] @returns {RingPayload} */
+export const ring = (name, call, caps = []) => ({ kind: 'ring', name, call, v: VERSION, caps });
+/** @param {string} call @param {string} [name] @param {Capability[]} [caps] @returns {AcceptPayload} */
+export const accept = (call, name = '', caps = []) => ({ kind: 'accept', call, name, v: VERSION, caps });
+/** @param {string} call @param {string} name @param {Capability[]} [caps] @returns {JoinPayload} */
+export const join = (call, name, caps = []) => ({ kind: 'join', call, name, v: VERSION, caps });
+/** @param {string} call @param {string} name @param {Capability[]} [caps] @param {string} [was] @returns {InCallPayload} */
+export const inCall = (call, name, caps = [], was = '') => (was
+  ? { kind: 'in-call', call, name, v: VERSION, caps, was }
+  : { kind: 'in-call', call, name, v: VERSION, caps });
+/** @param {string} call @param {'busy'|'declined'|'full'} [reason] @returns {DeclinePayload} */
 export const decline = (call, reason = 'declined') => ({ kind: 'decline', call, reason });
 /** @param {string} call @returns {HangupPayload} */
 export const hangup = (call) => ({ kind: 'hangup', call });
-/** @param {string} call @returns {ResumePayload} */
-export const resume = (call) => ({ kind: 'resume', call });
-/** @param {string} call @returns {ResumedPayload} */
-export const resumed = (call) => ({ kind: 'resumed', call });
+/** @param {string} call @param {string} [was] @returns {ResumePayload} */
+export const resume = (call, was) => (was ? { kind: 'resume', call, was } : { kind: 'resume', call });
+/** @param {string} call @param {string} [was] @returns {ResumedPayload} */
+export const resumed = (call, was) => (was ? { kind: 'resumed', call, was } : { kind: 'resumed', call });
 
 /** @param {string} call @param {{audio: boolean, video: boolean}} sending @returns {MediaPayload} */
 export const media = (call, { audio, video }) => ({ kind: 'media', call, audio, video });
 
-/** @param {RTCSessionDescriptionInit} d @returns {DescriptionPayload} */
-export function description(d) {
-  return { kind: 'description', description: { type: /** @type {RTCSdpType} */ (d.type), sdp: d.sdp ?? '' } };
+/** @param {RTCSessionDescriptionInit} d @param {string} [call] @returns {DescriptionPayload} */
+export function description(d, call) {
+  const built = { kind: /** @type {const} */ ('description'), description: { type: /** @type {RTCSdpType} */ (d.type), sdp: d.sdp ?? '' } };
+  return call ? { ...built, call } : built;
 }
 
-/** @param {RTCIceCandidate | RTCIceCandidateInit} c @returns {CandidatePayload} */
-export function candidate(c) {
+/** @param {RTCIceCandidate | RTCIceCandidateInit} c @param {string} [call] @returns {CandidatePayload} */
+export function candidate(c, call) {
   const init = 'toJSON' in c && typeof c.toJSON === 'function' ? c.toJSON() : c;
   return {
     kind: 'candidate',
+    ...(call ? { call } : {}),
     candidate: {
       candidate: init.candidate ?? '',
       sdpMid: init.sdpMid ?? null,
@@ -59,6 +80,12 @@ export function candidate(c) {
 
 const isString = (/** @type {unknown} */ v) => typeof v === 'string';
 const isOptionalString = (/** @type {unknown} */ v) => v === undefined || typeof v === 'string';
+const CAPABILITIES = ['no-rollback', 'one-peer'];
+/** Version and capabilities are optional (version 1 had neither); unknown capabilities are dropped. */
+const versioned = (/** @type {Record<string, any>} */ d) => (d.v === undefined || Number.isInteger(d.v))
+  && (d.caps === undefined || (Array.isArray(d.caps) && d.caps.every(isString)));
+/** @template {Versioned} T @param {T} d @returns {T} */
+const known = (d) => (d.caps ? { ...d, caps: d.caps.filter((c) => CAPABILITIES.includes(c)) } : d);
 
 /**
  * Checks a payload from the other side. Returns it typed, or null when it is not one we know
@@ -71,25 +98,29 @@ export function parse(data) {
   const d = /** @type {Record<string, any>} */ (data);
   switch (d.kind) {
     case 'ring':
-      return isString(d.name) && isString(d.call) ? /** @type {RingPayload} */ (d) : null;
+      return isString(d.name) && isString(d.call) && versioned(d) ? known(/** @type {RingPayload} */ (d)) : null;
     case 'accept':
+      return isOptionalString(d.call) && isOptionalString(d.name) && versioned(d) ? known(/** @type {AcceptPayload} */ (d)) : null;
+    case 'join':
+    case 'in-call':
+      return isString(d.call) && isString(d.name) && isOptionalString(d.was) && versioned(d) ? known(/** @type {JoinPayload|InCallPayload} */ (d)) : null;
     case 'hangup':
       return isOptionalString(d.call) ? /** @type {Payload} */ (d) : null;
     case 'decline':
       return isOptionalString(d.call) ? /** @type {DeclinePayload} */ (d) : null;
     case 'resume':
     case 'resumed':
-      return isString(d.call) ? /** @type {Payload} */ (d) : null;
+      return isString(d.call) && isOptionalString(d.was) ? /** @type {Payload} */ (d) : null;
     case 'media':
       return isString(d.call) && typeof d.audio === 'boolean' && typeof d.video === 'boolean' ? /** @type {MediaPayload} */ (d) : null;
     case 'description': {
       const desc = d.description;
-      const ok = desc && ['offer', 'answer', 'pranswer', 'rollback'].includes(desc.type) && isOptionalString(desc.sdp);
+      const ok = desc && ['offer', 'answer', 'pranswer', 'rollback'].includes(desc.type) && isOptionalString(desc.sdp) && isOptionalString(d.call);
       return ok ? /** @type {DescriptionPayload} */ (d) : null;
     }
     case 'candidate': {
       const c = d.candidate;
-      const ok = c && isString(c.candidate)
+      const ok = c && isString(c.candidate) && isOptionalString(d.call)
         && (c.sdpMid === null || c.sdpMid === undefined || isString(c.sdpMid))
         && (c.sdpMLineIndex === null || c.sdpMLineIndex === undefined || Number.isInteger(c.sdpMLineIndex));
       return ok ? /** @type {CandidatePayload} */ (d) : null;

@@ -2,6 +2,8 @@
 //! The page: draws the controller's view and turns clicks and keys into its actions. The only
 //! module that touches the DOM.
 
+import { listNames } from './callstate.js';
+
 /**
  * @typedef {import('./controller.js').View} View
  * @typedef {{
@@ -10,6 +12,7 @@
  *   startCamera: () => void,
  *   startCall: () => void,
  *   accept: () => void,
+ *   joinCall: () => void,
  *   decline: () => void,
  *   hangup: () => void,
  *   toggleMute: () => void,
@@ -59,6 +62,14 @@ export class Page {
       roomName: $('roomName'),
       presence: $('presence'),
       remoteMuted: $('remoteMuted'),
+      stage: $('tiles').parentElement ?? $('tiles'),
+      tiles: $('tiles'),
+      mainTile: $('mainTile'),
+      mainTileName: $('mainTileName'),
+      selfTile: /** @type {HTMLElement} */ ($('localVideo').parentElement),
+      joinCallBar: $('joinCallBar'),
+      joinCallText: $('joinCallText'),
+      joinCallBtn: /** @type {HTMLButtonElement} */ ($('joinCallBtn')),
       connection: $('connection'),
       leaveBtn: $('leaveBtn'),
       notice: $('notice'),
@@ -107,6 +118,8 @@ export class Page {
     this.el.serverInput.required = desktop;
     /** @type {View | null} */
     this.last = null;
+    /** @type {Map<string, ReturnType<typeof makeTile>>} tiles beyond the first, by person */
+    this.extraTiles = new Map();
     this.#bind();
   }
 
@@ -130,6 +143,7 @@ export class Page {
     el.callBtn.addEventListener('click', () => actions.startCall());
     el.hangupBtn.addEventListener('click', () => actions.hangup());
     el.acceptBtn.addEventListener('click', () => actions.accept());
+    el.joinCallBtn.addEventListener('click', () => actions.joinCall());
     el.declineBtn.addEventListener('click', () => actions.decline());
     el.muteBtn.addEventListener('click', () => actions.toggleMute());
     el.videoBtn.addEventListener('click', () => actions.toggleVideo());
@@ -193,37 +207,49 @@ export class Page {
       el.notice.dataset.tone = v.notice.tone;
     }
 
-    // Videos: only reassign when the stream changes, or playback restarts.
+    // The self-view.
     if (el.localVideo.srcObject !== v.localStream) el.localVideo.srcObject = v.localStream;
-    if (el.remoteVideo.srcObject !== v.remoteStream) el.remoteVideo.srcObject = v.remoteStream;
-    if (v.remoteStream) el.remoteVideo.play().catch(() => {});
     const hasLocalVideo = !!v.localStream && v.localStream.getVideoTracks().some((t) => t.readyState === 'live');
     el.localVideo.classList.toggle('off', !hasLocalVideo);
     show(el.selfOff, inRoom && !hasLocalVideo);
     el.selfOff.textContent = v.localStream ? 'Camera off' : v.cameraStarting ? 'Starting camera…' : 'Camera not started';
 
+    // A tile per person in the call: the first in the main tile (the tutorial's remoteVideo).
     const inCall = ['connecting', 'connected', 'reconnecting'].includes(v.callState);
     const ringing = v.callState === 'outgoing' || v.callState === 'incoming';
-    const noPicture = v.remotePicture === 'off' || v.remotePicture === 'missing';
-    const remoteShowing = inCall && !noPicture && !!v.remoteStream && v.remoteStream.getVideoTracks().length > 0;
-    el.remoteVideo.classList.toggle('live', remoteShowing);
-    show(el.placeholder, !remoteShowing);
-    const shownName = v.otherName || other?.name || '';
-    el.remoteAvatar.textContent = initials(shownName);
-    show(el.remoteAvatar, shownName !== '');
+    const shown = inCall ? v.tiles.filter((t) => t.state !== 'outgoing' && t.state !== 'idle') : [];
+    const grid = shown.length > 1;
+    el.stage.classList.toggle('grid', grid);
+    // Columns for the tiles and the self-view: 2×2 for four, 3×2 for five or six.
+    el.stage.style.setProperty('--columns', String(Math.ceil(Math.sqrt(shown.length + 1))));
+    const [main, ...more] = shown;
+    if (main) {
+      this.#renderTile({ video: el.remoteVideo, placeholder: el.placeholder, text: el.placeholderText, avatar: el.remoteAvatar, muted: el.remoteMuted, name: el.mainTileName, tile: el.mainTile }, main, grid);
+    } else {
+      if (el.remoteVideo.srcObject) el.remoteVideo.srcObject = null;
+      el.remoteVideo.classList.remove('live');
+      show(el.placeholder, true);
+      show(el.remoteMuted, false);
+      show(el.mainTileName, false);
+      el.mainTile.classList.remove('speaking');
+      const shownName = v.otherName || other?.name || '';
+      el.remoteAvatar.textContent = initials(shownName);
+      show(el.remoteAvatar, shownName !== '');
+      el.placeholderText.textContent = inCall || ringing
+        ? v.callLabel
+        : other ? `${other.name} is here. Press Call to ring them.` : 'When someone joins this room, you can call them.';
+    }
+    this.#renderMoreTiles(more, grid);
     el.presence.classList.toggle('waiting', !other);
-    el.placeholderText.textContent = inCall && noPicture ? pictureText(v)
-      : inCall || ringing ? v.callLabel
-      : other ? `${other.name} is here. Press Call to ring them.` : 'When someone joins this room, you can call them.';
-    show(el.remoteMuted, inCall && v.remoteMedia?.audio === false);
-    el.remoteMuted.textContent = `${v.otherName} is muted`;
     el.callState.textContent = v.callLabel;
     el.callState.dataset.state = v.callState;
+    show(el.joinCallBar, inRoom && !!v.joinable && !inCall && !ringing);
+    if (v.joinable) el.joinCallText.textContent = `Call with ${listNames(v.joinable.names)}`;
 
     // Controls.
     show(el.startBtn, !v.localStream);
     el.callBtn.disabled = !other || !v.webrtc;
-    show(el.callBtn, !inCall && !ringing);
+    show(el.callBtn, !inCall && !ringing && !v.joinable);
     show(el.hangupBtn, inCall || v.callState === 'outgoing');
     el.hangupBtn.textContent = v.callState === 'outgoing' ? 'Cancel' : 'Hang Up';
     const hasAudio = !!v.localStream?.getAudioTracks().length;
@@ -242,7 +268,7 @@ export class Page {
     if (v.callState === 'incoming' && !wasIncoming) el.acceptBtn.focus();
     if (prev && inCall && !['connecting', 'connected', 'reconnecting'].includes(prev.callState)) el.hangupBtn.focus();
     if (prev && ACTIVE_STATES.includes(prev.callState) && !ACTIVE_STATES.includes(v.callState) && inRoom) {
-      (el.callBtn.disabled ? el.leaveBtn : el.callBtn).focus();
+      (v.joinable ? el.joinCallBtn : el.callBtn.disabled ? el.leaveBtn : el.callBtn).focus();
     }
 
     // Host mode.
@@ -308,25 +334,117 @@ export class Page {
     if (chosen && choices.some((c) => c.deviceId === chosen)) select.value = chosen;
   }
 
-  /** @param {string[][] | null} stats */
+  /** @param {View['stats']} stats */
   #fillStats(stats) {
-    const rows = stats ?? [['Status', 'Not in a call']];
-    this.el.statsList.replaceChildren(...rows.flatMap(([label, value]) => {
-      const dt = document.createElement('dt');
-      dt.textContent = label;
-      const dd = document.createElement('dd');
-      dd.textContent = value;
-      return [dt, dd];
+    if (!stats?.length) {
+      this.el.statsList.replaceChildren(definitions([['Status', 'Not in a call']]));
+      return;
+    }
+    this.el.statsList.replaceChildren(...stats.flatMap(({ name, rows }) => {
+      if (stats.length === 1) return [definitions(rows)];
+      const heading = document.createElement('h3');
+      heading.textContent = name;
+      return [heading, definitions(rows)];
     }));
+  }
+
+  /**
+   * Draws one person's tile.
+   * @param {{video: HTMLVideoElement, placeholder: HTMLElement, text: HTMLElement, avatar: HTMLElement, muted: HTMLElement, name: HTMLElement, tile: HTMLElement}} parts
+   * @param {import('./controller.js').Tile} t
+   * @param {boolean} grid
+   */
+  #renderTile(parts, t, grid) {
+    if (parts.video.srcObject !== t.stream) parts.video.srcObject = t.stream;
+    if (t.stream) parts.video.play().catch(() => {});
+    const label = `Video of ${t.name}`;
+    if (parts.video.getAttribute('aria-label') !== label) parts.video.setAttribute('aria-label', label);
+    const noPicture = t.picture === 'off' || t.picture === 'missing';
+    const live = !noPicture && !!t.stream && t.stream.getVideoTracks().length > 0;
+    parts.video.classList.toggle('live', live);
+    show(parts.placeholder, !live);
+    parts.avatar.textContent = initials(t.name);
+    show(parts.avatar, true);
+    parts.text.textContent = noPicture ? pictureText(t) : tileStateText(t);
+    show(parts.muted, t.media?.audio === false);
+    parts.muted.textContent = `${t.name} is muted`;
+    show(parts.name, grid);
+    parts.name.textContent = t.state === 'reconnecting' ? `${t.name} · reconnecting…` : t.state === 'connecting' ? `${t.name} · connecting…` : t.name;
+    parts.tile.classList.toggle('speaking', grid && t.speaking);
+  }
+
+  /** Tiles for everyone after the first, made and removed as people come and go. @param {import('./controller.js').Tile[]} tiles @param {boolean} grid */
+  #renderMoreTiles(tiles, grid) {
+    const wanted = new Set(tiles.map((t) => t.id));
+    for (const [id, parts] of this.extraTiles) {
+      if (!wanted.has(id)) {
+        parts.video.srcObject = null;
+        parts.tile.remove();
+        this.extraTiles.delete(id);
+      }
+    }
+    for (const t of tiles) {
+      let parts = this.extraTiles.get(t.id);
+      if (!parts) {
+        parts = makeTile();
+        this.extraTiles.set(t.id, parts);
+        this.el.tiles.insertBefore(parts.tile, this.el.selfTile);
+      }
+      this.#renderTile(parts, t, grid);
+    }
   }
 }
 
-/** Why the other person's picture is not shown. @param {View} v */
-function pictureText(v) {
-  if (v.remotePicture === 'off') return `${v.otherName}'s camera is off`;
-  return v.remoteMedia?.video
-    ? `${v.otherName}'s camera is on, but the picture is not arriving. Their network or yours may be blocking it.`
-    : `No picture is arriving from ${v.otherName}.`;
+/** Why a person's picture is not shown. @param {import('./controller.js').Tile} t */
+function pictureText(t) {
+  if (t.picture === 'off') return `${t.name}'s camera is off`;
+  return t.media?.video
+    ? `${t.name}'s camera is on, but the picture is not arriving. Their network or yours may be blocking it.`
+    : `No picture is arriving from ${t.name}.`;
+}
+
+/** A tile's words while its picture has not come yet. @param {import('./controller.js').Tile} t */
+function tileStateText(t) {
+  switch (t.state) {
+    case 'connecting': return `Connecting to ${t.name}…`;
+    case 'reconnecting': return `Reconnecting to ${t.name}…`;
+    default: return t.name;
+  }
+}
+
+/** A label/value list. @param {string[][]} rows */
+function definitions(rows) {
+  const list = document.createElement('dl');
+  list.replaceChildren(...rows.flatMap(([label, value]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    return [dt, dd];
+  }));
+  return list;
+}
+
+/** The parts of a tile for one more person. */
+function makeTile() {
+  const tile = document.createElement('div');
+  tile.className = 'tile';
+  const video = document.createElement('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  const placeholder = document.createElement('div');
+  placeholder.className = 'placeholder';
+  const avatar = document.createElement('div');
+  avatar.className = 'avatar';
+  avatar.setAttribute('aria-hidden', 'true');
+  const text = document.createElement('p');
+  placeholder.append(avatar, text);
+  const muted = document.createElement('p');
+  muted.className = 'remote-muted';
+  const name = document.createElement('p');
+  name.className = 'tile-name';
+  tile.append(video, placeholder, muted, name);
+  return { tile, video, placeholder, text, avatar, muted, name };
 }
 
 const ACTIVE_STATES = ['outgoing', 'incoming', 'connecting', 'connected', 'reconnecting'];

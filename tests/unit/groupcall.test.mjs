@@ -1,0 +1,289 @@
+//! The group call's logic with fakes at its edges: a fake room that carries payloads between
+//! clients (as JSON, in order, like the server), a fake peer connection that negotiates and
+//! "connects" once both descriptions are set, and a clock the test advances.
+
+import { test, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { setPeerConnectionFactory } from '../../ui/js/call.js';
+import { GroupCall } from '../../ui/js/groupcall.js';
+import { isPolite, RING_TIMEOUT_MS } from '../../ui/js/session.js';
+import * as payload from '../../ui/js/payload.js';
+
+// The little of MediaStream the call module touches.
+globalThis.MediaStream ??= class {
+  constructor(tracks = []) { this.tracks = [...tracks]; }
+  getTracks() { return this.tracks; }
+  addTrack(t) { this.tracks.push(t); }
+  removeTrack(t) { this.tracks = this.tracks.filter((x) => x !== t); }
+};
+
+/** Every fake peer connection made, to look at. */
+let connections = [];
+
+/** A peer connection that negotiates with strings and connects when both descriptions are set. */
+class FakePeerConnection {
+  constructor() {
+    this.signalingState = 'stable';
+    this.connectionState = 'new';
+    this.localDescription = null;
+    this.remoteDescription = null;
+    this.transceivers = [];
+    this.remoteApplied = [];
+    this.offers = 0;
+    connections.push(this);
+  }
+  addTransceiver(kind, init) {
+    const t = { direction: init.direction, receiver: { track: { kind } }, sender: { track: null, replaceTrack: async (track) => { t.sender.track = track; }, setStreams() {} }, currentDirection: null };
+    this.transceivers.push(t);
+    queueMicrotask(() => this.onnegotiationneeded?.());
+    return t;
+  }
+  getTransceivers() { return this.transceivers; }
+  async setLocalDescription() {
+    const type = this.signalingState === 'have-remote-offer' ? 'answer' : 'offer';
+    if (type === 'offer') this.offers += 1;
+    this.localDescription = { type, sdp: `${type}-${this.offers}` };
+    this.signalingState = type === 'offer' ? 'have-local-offer' : 'stable';
+    if (type === 'offer' && this.transceivers.length === 0) {
+      for (const kind of ['audio', 'video']) this.transceivers.push({ direction: 'recvonly', receiver: { track: { kind } }, sender: { track: null, replaceTrack: async () => {}, setStreams() {} } });
+    }
+    this.#maybeConnect();
+  }
+  async setRemoteDescription(d) {
+    this.remoteApplied.push(d);
+    this.remoteDescription = d;
+    if (d.type === 'offer' && this.transceivers.length === 0) {
+      for (const kind of ['audio', 'video']) this.transceivers.push({ direction: 'recvonly', receiver: { track: { kind } }, sender: { track: null, replaceTrack: async () => {}, setStreams() {} } });
+    }
+    this.signalingState = d.type === 'offer' ? 'have-remote-offer' : 'stable';
+    this.#maybeConnect();
+  }
+  #maybeConnect() {
+    if (this.localDescription && this.remoteDescription && this.signalingState === 'stable' && this.connectionState !== 'connected') {
+      this.connectionState = 'connected';
+      queueMicrotask(() => this.onconnectionstatechange?.());
+    }
+  }
+  async addIceCandidate() {}
+  restartIce() {}
+  async getStats() { return new Map(); }
+  close() { this.connectionState = 'closed'; }
+}
+
+/** A clock the test moves by hand. */
+class FakeClock {
+  constructor() { this.t = 0; this.timers = new Map(); this.next = 1; }
+  setTimeout(f, ms) { const id = this.next++; this.timers.set(id, { at: this.t + ms, f }); return id; }
+  clearTimeout(id) { this.timers.delete(id); }
+  now() { return this.t; }
+  advance(ms) {
+    this.t += ms;
+    for (const [id, timer] of [...this.timers].sort((a, b) => a[1].at - b[1].at)) {
+      if (timer.at <= this.t) { this.timers.delete(id); timer.f(); }
+    }
+  }
+}
+
+/** The server, as far as calls care: ids, names, and signals delivered in order, as JSON. */
+class FakeRoom {
+  constructor() { this.clients = new Map(); this.queue = Promise.resolve(); this.sent = []; }
+  /** @param {string} id @param {string} name @param {{caps?: payload.Capability[]}} [options] */
+  add(id, name, { caps = [] } = {}) {
+    const notices = [];
+    const client = { id, name, notices, call: /** @type {GroupCall} */ (/** @type {unknown} */ (null)) };
+    client.call = new GroupCall({ send: (to, data) => this.#deliver(client.id, to, data), caps, clock: this.clock });
+    client.call.addEventListener('notice', (e) => notices.push(e.detail.text));
+    this.#enter(client);
+    return client;
+  }
+  #enter(client) {
+    for (const other of this.clients.values()) other.call.peerJoined({ id: client.id, name: client.name });
+    this.clients.set(client.id, client);
+    const others = [...this.clients.values()].filter((c) => c !== client).map((c) => ({ id: c.id, name: c.name }));
+    client.call.welcomed(client.id, client.name, others, []);
+  }
+  /** The client's connection drops: the others hear it left, and it is back under `newId`. */
+  reconnect(client, newId) {
+    client.call.lostServer();
+    this.clients.delete(client.id);
+    for (const other of this.clients.values()) other.call.peerLeft(client.id);
+    client.id = newId;
+    this.#enter(client);
+  }
+  #deliver(from, to, data) {
+    this.sent.push({ from, to, data });
+    const json = JSON.stringify(data);
+    this.queue = this.queue.then(() => {
+      const target = this.clients.get(to);
+      const parsed = payload.parse(JSON.parse(json));
+      assert.ok(parsed, `a payload we sent parses back: ${json}`);
+      target?.call.receive(from, parsed);
+    });
+    return this.clients.has(to);
+  }
+  /** Lets every message in flight (and the ones they cause) arrive. */
+  async settle() {
+    for (let i = 0; i < 20; i += 1) {
+      await this.queue;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+}
+
+let room;
+beforeEach(() => {
+  connections = [];
+  setPeerConnectionFactory(() => /** @type {any} */ (new FakePeerConnection()));
+  room = new FakeRoom();
+  room.clock = new FakeClock();
+});
+
+const states = (client) => [...client.call.sessions.values()].map((s) => `${s.name}:${s.state}`).sort();
+
+test('a call of three: everyone rung accepts and everyone is connected to everyone', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  const cleo = room.add('c', 'Cleo');
+  ada.call.ring();
+  await room.settle();
+  assert.equal(bob.call.state, 'incoming');
+  assert.equal(cleo.call.incoming?.name, 'Ada');
+  bob.call.accept();
+  await room.settle();
+  cleo.call.accept();
+  await room.settle();
+  assert.deepEqual(states(ada), ['Bob:connected', 'Cleo:connected']);
+  assert.deepEqual(states(bob), ['Ada:connected', 'Cleo:connected']);
+  assert.deepEqual(states(cleo), ['Ada:connected', 'Bob:connected']);
+  assert.equal(connections.length, 6, 'one peer connection per pair, on each side');
+  assert.equal(ada.call.state, 'connected');
+});
+
+test('someone entering during a call sees it and joins without ringing anyone', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  ada.call.ring();
+  await room.settle();
+  bob.call.accept();
+  await room.settle();
+  const dan = room.add('d', 'Dan');
+  await room.settle();
+  assert.deepEqual(dan.call.joinable()?.names.sort(), ['Ada', 'Bob']);
+  dan.call.join();
+  await room.settle();
+  assert.deepEqual(states(dan), ['Ada:connected', 'Bob:connected']);
+  assert.deepEqual(states(ada), ['Bob:connected', 'Dan:connected']);
+  assert.ok(!room.sent.some((m) => m.from === 'd' && m.data.kind === 'ring'), 'joining rings nobody');
+});
+
+test('hanging up leaves the call; the others carry on until one is left', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  const cleo = room.add('c', 'Cleo');
+  ada.call.ring();
+  await room.settle();
+  bob.call.accept();
+  cleo.call.accept();
+  await room.settle();
+  cleo.call.hangup();
+  await room.settle();
+  assert.equal(cleo.call.state, 'ended');
+  assert.deepEqual(states(ada), ['Bob:connected']);
+  assert.deepEqual(ada.notices, ['Cleo left the call.']);
+  let ended = false;
+  ada.call.addEventListener('ended', () => { ended = true; });
+  bob.call.hangup();
+  await room.settle();
+  assert.ok(ended, 'the call ends when one person is left');
+  assert.equal(ada.call.state, 'ended');
+  assert.equal(ada.notices.at(-1), 'Bob hung up.');
+});
+
+test('an unanswered ring stops after the timeout, and the callee sees a missed call', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  ada.call.ring();
+  await room.settle();
+  room.clock.advance(RING_TIMEOUT_MS);
+  await room.settle();
+  assert.equal(ada.call.state, 'ended');
+  assert.equal(ada.notices.at(-1), 'Bob did not answer.');
+  assert.equal(bob.call.state, 'ended');
+  assert.equal(bob.notices.at(-1), 'Missed call from Ada.');
+});
+
+test('a side that cannot roll back is the impolite one, whatever the ids say; between equals the smaller id is', () => {
+  const native = ['no-rollback', 'one-peer'];
+  assert.equal(isPolite({ selfId: 'a', selfCaps: [], otherId: 'z', otherCaps: native }), true);
+  assert.equal(isPolite({ selfId: 'z', selfCaps: native, otherId: 'a', otherCaps: [] }), false);
+  assert.equal(isPolite({ selfId: 'a', selfCaps: [], otherId: 'b', otherCaps: [] }), false);
+  assert.equal(isPolite({ selfId: 'b', selfCaps: [], otherId: 'a', otherCaps: [] }), true);
+});
+
+test('glare between a browser and a native app: both press Call at once, one call results, the native side impolite', async () => {
+  const browser = room.add('a', 'Ada');
+  const app = room.add('b', 'Nell', { caps: ['no-rollback', 'one-peer'] });
+  browser.call.ring();
+  app.call.ring();
+  await room.settle();
+  assert.deepEqual(states(browser), ['Nell:connected']);
+  assert.deepEqual(states(app), ['Ada:connected']);
+  assert.equal(browser.call.callId, app.call.callId, 'both are in the same call');
+  assert.equal(app.call.sessions.get('a')?.polite, false, 'the native side is impolite');
+  assert.equal(browser.call.sessions.get('b')?.polite, true);
+});
+
+test('a late negotiation message from an earlier call never acts on the next one', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  ada.call.ring();
+  await room.settle();
+  bob.call.accept();
+  await room.settle();
+  const oldCall = ada.call.callId;
+  ada.call.hangup();
+  await room.settle();
+  ada.call.ring();
+  await room.settle();
+  bob.call.accept();
+  await room.settle();
+  const session = bob.call.sessions.get('a');
+  const pc = /** @type {FakePeerConnection} */ (/** @type {any} */ (session?.call?.pc));
+  const applied = pc.remoteApplied.length;
+  bob.call.receive('a', { kind: 'description', call: oldCall, description: { type: 'offer', sdp: 'stale' } });
+  await room.settle();
+  assert.equal(pc.remoteApplied.length, applied, 'the stale offer was not applied');
+  assert.equal(session?.state, 'connected');
+});
+
+test('an app that holds one connection refuses a second, and says so', async () => {
+  const ada = room.add('a', 'Ada');
+  const nell = room.add('n', 'Nell', { caps: ['no-rollback', 'one-peer'] });
+  ada.call.ring();
+  await room.settle();
+  nell.call.accept();
+  await room.settle();
+  const cleo = room.add('c', 'Cleo');
+  await room.settle();
+  cleo.call.join();
+  await room.settle();
+  assert.deepEqual(states(cleo), ['Ada:connected']);
+  assert.match(cleo.notices.join(' '), /Nell's app can be in a call with one person at a time/);
+  assert.deepEqual(states(nell), ['Ada:connected']);
+});
+
+test('someone who loses the server comes back under a new id and the call goes on', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  ada.call.ring();
+  await room.settle();
+  bob.call.accept();
+  await room.settle();
+  // Bob's connection to the server drops and comes back: he is b2 now.
+  room.reconnect(bob, 'b2');
+  assert.equal(ada.call.sessions.get('b')?.state, 'reconnecting');
+  await room.settle();
+  assert.ok(ada.call.sessions.has('b2'), 'Ada knows Bob by his new id');
+  assert.equal(ada.call.sessions.get('b2')?.state, 'connected');
+  assert.equal(bob.call.sessions.get('a')?.state, 'connected');
+});

@@ -1,0 +1,251 @@
+// @ts-check
+//! One other person in a call: the peer link to them (a `Call`), their state (changed only through
+//! the `callstate` transitions), their timers, what the page shows of them (picture, sound, muted,
+//! speaking) and their stats. A session dies whole: `close()` ends the link and every timer.
+
+import { Call } from './call.js';
+import * as payload from './payload.js';
+import { next, settle } from './callstate.js';
+import { PictureWatch } from './picture.js';
+import { summarize, rows } from './stats.js';
+
+/** Unanswered rings stop after this long. */
+export const RING_TIMEOUT_MS = 30_000;
+/** How long a session waits for the other person to come back to the server. */
+export const AWAY_GRACE_MS = 15_000;
+/** An inbound audio level above this (0..1) counts as speaking. */
+const SPEAKING_LEVEL = 0.03;
+
+/**
+ * Why a session ended: they declined, were busy in another call, did not answer, hung up, left
+ * the server for good, the connection failed, or their app cannot take another connection.
+ * @typedef {'declined'|'busy'|'no-answer'|'hung-up'|'left'|'failed'|'full'} EndReason
+ * @typedef {import('./callstate.js').CallState} CallState
+ * @typedef {{
+ *   setTimeout: (f: () => void, ms: number) => any,
+ *   clearTimeout: (t: any) => void,
+ *   now: () => number,
+ * }} Clock
+ */
+
+/** The real clock. @type {Clock} */
+export const REAL_CLOCK = {
+  setTimeout: (f, ms) => setTimeout(f, ms),
+  clearTimeout: (t) => clearTimeout(t),
+  now: () => performance.now(),
+};
+
+/**
+ * Events: `change` (anything the page shows changed), `ended` ({reason}).
+ */
+export class CallSession extends EventTarget {
+  /**
+   * @param {{
+   *   peer: {id: string, name: string},
+   *   callId: string,
+   *   polite: boolean,
+   *   iceServers: RTCIceServer[],
+   *   send: (to: string, data: payload.Payload) => boolean,
+   *   clock?: Clock,
+   * }} options polite: this side's role in perfect negotiation with this person (the impolite
+   *   side offers first and alone restarts ICE)
+   */
+  constructor({ peer, callId, polite, iceServers, send, clock = REAL_CLOCK }) {
+    super();
+    this.remoteId = peer.id;
+    this.name = peer.name;
+    this.callId = callId;
+    this.polite = polite;
+    this.iceServers = iceServers;
+    this.sendTo = send;
+    this.clock = clock;
+    /** @type {CallState} */
+    this.state = 'idle';
+    /** @type {Call | null} */
+    this.call = null;
+    this.mediaUp = false;
+    this.present = true;
+    /** @type {MediaStream | null} */
+    this.remoteStream = null;
+    /** What they say they send. @type {{audio: boolean, video: boolean} | null} */
+    this.remoteMedia = null;
+    this.picture = new PictureWatch();
+    /** @type {import('./picture.js').PictureState} */
+    this.pictureState = 'waiting';
+    this.speaking = false;
+    /** @type {string[][] | null} */
+    this.stats = null;
+    /** @type {Map<string, any> | null} */
+    this.lastReport = null;
+    /** @type {Record<'ring'|'away', any>} */
+    this.timers = { ring: undefined, away: undefined };
+    this.closed = false;
+  }
+
+  /** @param {payload.Payload} data */
+  send(data) {
+    return this.sendTo(this.remoteId, data);
+  }
+
+  /** @param {import('./callstate.js').CallEvent} event */
+  #fire(event) {
+    const to = next(this.state, event);
+    if (!to) return;
+    this.state = to === 'connected' || to === 'reconnecting' ? settle({ mediaUp: this.mediaUp, peerPresent: this.present }) : to;
+    this.#changed();
+  }
+
+  #changed() {
+    this.dispatchEvent(new CustomEvent('change'));
+  }
+
+  /** We rang them: wait for their answer, at most {@link RING_TIMEOUT_MS}. */
+  ringing() {
+    this.#fire('ring-sent');
+    this.timers.ring = this.clock.setTimeout(() => {
+      if (this.state !== 'outgoing') return;
+      this.send(payload.hangup(this.callId));
+      this.end('no-answer');
+    }, RING_TIMEOUT_MS);
+  }
+
+  /**
+   * Connects to them, with whatever local media exists now (tracks that come later are attached
+   * with {@link setTrack}).
+   * @param {MediaStream | null} localStream
+   */
+  link(localStream) {
+    if (this.call || this.closed) return;
+    this.clock.clearTimeout(this.timers.ring);
+    if (this.state === 'idle') this.#fire('ring-received');
+    const call = new Call({ polite: this.polite, iceServers: this.iceServers, send: (data) => this.send(withCall(data, this.callId)) });
+    this.call = call;
+    call.addEventListener('remote-stream', (e) => {
+      this.remoteStream = /** @type {CustomEvent} */ (e).detail.stream;
+      this.#changed();
+    });
+    call.addEventListener('media', (e) => this.#onMedia(/** @type {CustomEvent} */ (e).detail.state));
+    call.addEventListener('error', (e) => console.warn('hearth:', this.name, /** @type {CustomEvent} */ (e).detail.message));
+    call.start(localStream);
+    this.#fire('accepted');
+  }
+
+  /** @param {'up'|'interrupted'|'failed'} state */
+  #onMedia(state) {
+    if (state === 'up') {
+      this.mediaUp = true;
+      this.#fire('media-connected');
+    } else if (state === 'interrupted') {
+      this.mediaUp = false;
+      this.#fire('media-interrupted');
+    } else {
+      this.mediaUp = false;
+      this.end('failed');
+    }
+  }
+
+  /**
+   * A payload of this call from them: negotiation, or what they send.
+   * @param {payload.DescriptionPayload | payload.CandidatePayload | payload.MediaPayload} data
+   */
+  handle(data) {
+    if (this.closed || (data.call && data.call !== this.callId)) return;
+    if (data.kind === 'media') {
+      this.remoteMedia = { audio: data.audio, video: data.video };
+      this.#changed();
+      return;
+    }
+    this.call?.handle(data);
+  }
+
+  /** @param {'audio'|'video'} kind @param {MediaStreamTrack | null} track */
+  async setTrack(kind, track) {
+    await this.call?.setTrack(kind, track);
+  }
+
+  /** Tells them what we send. @param {{audio: boolean, video: boolean}} sending */
+  announce(sending) {
+    if (this.call) this.send(payload.media(this.callId, sending));
+  }
+
+  /** They lost the server (their connection, or ours): wait a while for them to come back. */
+  away() {
+    this.present = false;
+    if (this.state === 'connected' || this.state === 'reconnecting') {
+      this.#fire('peer-away');
+      this.clock.clearTimeout(this.timers.away);
+      this.timers.away = this.clock.setTimeout(() => this.end('left'), AWAY_GRACE_MS);
+    } else {
+      this.end('left');
+    }
+  }
+
+  /** They are back, perhaps under a new id. @param {string} id */
+  back(id) {
+    this.remoteId = id;
+    this.present = true;
+    this.clock.clearTimeout(this.timers.away);
+    this.#fire('peer-back');
+    // ICE may have given up while nobody could signal; the impolite side asks again now.
+    if (!this.mediaUp && !this.polite) this.call?.restartIce();
+  }
+
+  /** Reads the link's stats: figures for the panel, the picture's state, and who speaks. */
+  async tick() {
+    if (!this.call) return;
+    try {
+      const report = /** @type {Map<string, any>} */ (await this.call.getStats());
+      const summary = summarize(this.lastReport, report);
+      this.lastReport = report;
+      this.stats = rows(summary);
+      this.pictureState = this.picture.update({
+        now: this.clock.now(),
+        frames: summary.framesDecoded,
+        announcedVideo: this.remoteMedia?.video ?? null,
+        mediaUp: this.mediaUp,
+      });
+      this.speaking = this.remoteMedia?.audio !== false && (summary.inboundAudioLevel ?? 0) > SPEAKING_LEVEL;
+      this.#changed();
+    } catch {
+      /* the link closed between ticks */
+    }
+  }
+
+  /** Ends this session (without telling them: the caller sends what the reason needs). @param {EndReason} reason */
+  end(reason) {
+    if (this.closed) return;
+    this.close();
+    this.dispatchEvent(new CustomEvent('ended', { detail: { reason } }));
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.clock.clearTimeout(this.timers.ring);
+    this.clock.clearTimeout(this.timers.away);
+    this.call?.close();
+    this.call = null;
+    this.state = 'ended';
+  }
+}
+
+/**
+ * Stamps the call id on a negotiation payload, so a late one from an earlier call is never taken
+ * for this call's.
+ * @param {payload.Payload} data @param {string} callId @returns {payload.Payload}
+ */
+function withCall(data, callId) {
+  return data.kind === 'description' || data.kind === 'candidate' ? { ...data, call: callId } : data;
+}
+
+/**
+ * Who is polite between us and them: a side that cannot roll back is the impolite one; between
+ * equals, the smaller id is impolite. Both sides compute the same answer.
+ * @param {{selfId: string, selfCaps: payload.Capability[], otherId: string, otherCaps: payload.Capability[]}} pair
+ */
+export function isPolite({ selfId, selfCaps, otherId, otherCaps }) {
+  const selfRigid = selfCaps.includes('no-rollback');
+  const otherRigid = otherCaps.includes('no-rollback');
+  if (selfRigid !== otherRigid) return !selfRigid;
+  return selfId > otherId;
+}
