@@ -45,17 +45,24 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<(
     Ok(())
 }
 
-/// Starts host mode (or returns the running one).
+/// Starts host mode for a call of up to `max_people` (2 to 6, 4 when not given), or returns the
+/// running one.
 #[tauri::command]
-pub async fn start_hosting(state: State<'_, AppState>) -> Result<HostInfo, CommandError> {
+pub async fn start_hosting(
+    state: State<'_, AppState>,
+    max_people: Option<usize>,
+) -> Result<HostInfo, CommandError> {
     let mut host = state.host.lock().await;
     if let Some(running) = host.as_ref() {
         return Ok(running.info.clone());
     }
-    let config = signaling::Config {
+    let mut config = signaling::Config {
         ice: state.ice_config()?,
         ..signaling::Config::default()
     };
+    config.limits.max_peers_per_room = max_people
+        .unwrap_or(crate::host::DEFAULT_PEOPLE)
+        .clamp(crate::host::MIN_PEOPLE, crate::host::MAX_PEOPLE);
     let started = Host::start(config, crate::host::DEFAULT_PORT).await?;
     let info = started.info.clone();
     *host = Some(started);

@@ -23,7 +23,14 @@ pub struct HostInfo {
     pub local_url: String,
     /// A ready-to-paste invitation.
     pub invite: String,
+    /// How many people the call may hold, the host included.
+    pub max_people: usize,
 }
+
+/// How many people a hosted call may hold: the host picks within these, 4 unless they say.
+pub const MIN_PEOPLE: usize = 2;
+pub const MAX_PEOPLE: usize = 6;
+pub const DEFAULT_PEOPLE: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -53,6 +60,7 @@ impl Host {
         let port = listener.local_addr().map_err(HostError::Bind)?.port();
         let room = room_code();
         config.only_rooms = Some(vec![room.clone()]);
+        let max_people = config.limits.max_peers_per_room;
         let addresses: Vec<String> = lan_addresses()
             .into_iter()
             .map(|ip| http_url(ip, port))
@@ -70,6 +78,7 @@ impl Host {
                 addresses,
                 local_url: format!("http://127.0.0.1:{port}"),
                 invite,
+                max_people,
             },
             stop,
             task,
@@ -103,8 +112,9 @@ pub fn room_code() -> String {
         .join("-")
 }
 
-/// Addresses other machines can reach this one at: every up, non-loopback interface, IPv4 first,
-/// without link-local IPv6 (which needs an interface name to be usable).
+/// Addresses other machines can reach this one at: every up, non-loopback, non-link-local IPv4
+/// address. IPv4 only, because the host listens on `0.0.0.0`: an IPv6 address listed there would
+/// be refused (a dual-stack socket behaves differently on Windows, macOS and Linux).
 pub fn lan_addresses() -> Vec<IpAddr> {
     let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
         .unwrap_or_default()
@@ -113,10 +123,10 @@ pub fn lan_addresses() -> Vec<IpAddr> {
         .map(|i| i.ip())
         .filter(|ip| match ip {
             IpAddr::V4(v4) => !v4.is_link_local() && !v4.is_unspecified(),
-            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80 && !v6.is_unspecified(),
+            IpAddr::V6(_) => false,
         })
         .collect();
-    ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+    ips.sort();
     ips.dedup();
     ips
 }
@@ -149,12 +159,13 @@ mod tests {
     }
 
     #[test]
-    fn lan_addresses_exclude_loopback_and_link_local() {
+    fn lan_addresses_are_what_the_host_listens_on() {
         for ip in lan_addresses() {
             assert!(!ip.is_loopback(), "{ip}");
-            if let IpAddr::V6(v6) = ip {
-                assert_ne!(v6.segments()[0] & 0xffc0, 0xfe80, "{ip}");
-            }
+            assert!(
+                ip.is_ipv4(),
+                "{ip} is listed, but the host listens on IPv4 only"
+            );
         }
     }
 

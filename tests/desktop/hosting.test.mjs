@@ -53,8 +53,11 @@ test('the app says plainly that this webview has no WebRTC, and offers the brows
 
 test('Host a call starts the embedded server and shows a reachable address and a room code', async () => {
   await app.fill('Name', 'Hana');
+  assert.equal(await app.script("return document.getElementById('sizeSelect').value"), '4', 'a call of up to 4 unless the host says');
+  await app.script("const s = document.getElementById('sizeSelect'); s.value = '3'; s.dispatchEvent(new Event('change'));");
   await app.clickButton('Host a call');
   await app.waitForText('hostRoom', /^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/);
+  await app.waitForText('hostSize', /^Up to 3 people$/);
   room = await app.text('hostRoom');
   const addresses = await app.text('hostAddresses');
   const match = /:(\d+)(\s|$)/.exec(addresses ?? '');
@@ -94,6 +97,23 @@ test('a guest in a browser joins through the host, calls, and the app shows the 
   await guest.waitForNotice(/declined/);
   guest.assertNoErrors();
   await guest.close();
+});
+
+test('the hosted call holds the number of people the host chose', async () => {
+  const guests = [];
+  try {
+    for (const name of ['Ivy', 'Jo']) {
+      const guest = await Person.open(browser, `http://127.0.0.1:${port}/?room=${room}`, name);
+      guests.push(guest);
+      await guest.joinAndWait(room);
+    }
+    const fourth = await Person.open(browser, `http://127.0.0.1:${port}/?room=${room}`, 'Kit');
+    guests.push(fourth);
+    await fourth.join(room);
+    await fourth.waitForNotice(/full/);
+  } finally {
+    for (const guest of guests) await guest.close();
+  }
 });
 
 test('Stop hosting ends the server and frees the port; hosting again works', async () => {

@@ -237,8 +237,8 @@ export class Controller extends EventTarget {
 
   // ----- host mode (desktop app) -----
 
-  /** Starts hosting a call on this computer and joins it. @param {string} name */
-  async host(name) {
+  /** Starts hosting a call of up to `maxPeople` on this computer and joins it. @param {string} name @param {number} [maxPeople] */
+  async host(name, maxPeople = 4) {
     const desktop = this.env.desktop;
     if (!desktop) return;
     name = name.trim();
@@ -246,7 +246,7 @@ export class Controller extends EventTarget {
     this.env.save('name', name);
     this.#update({ name, busy: 'Starting…', notice: null });
     try {
-      const hosting = await desktop.startHosting();
+      const hosting = await desktop.startHosting(maxPeople);
       this.#update({ hosting, busy: '', room: hosting.room });
       // Even without WebRTC the host joins: it sees who arrives and who calls.
       this.#connect(name, hosting.room, websocketUrl(hosting.localUrl));

@@ -4,7 +4,7 @@
 //! commands, and the server address from the user).
 
 /**
- * @typedef {{port: number, room: string, addresses: string[], localUrl: string, invite: string}} HostInfo
+ * @typedef {{port: number, room: string, addresses: string[], localUrl: string, invite: string, maxPeople: number}} HostInfo
  * @typedef {{httpUrl: string, wsUrl: string, authority: string, host: string, port: number, secure: boolean}} ServerAddress
  * @typedef {{code: string, message: string}} CommandError
  * @typedef {{
@@ -15,7 +15,7 @@
  * }} Settings
  *
  * @typedef {{
- *   startHosting: () => Promise<HostInfo>,
+ *   startHosting: (maxPeople: number) => Promise<HostInfo>,
  *   stopHosting: () => Promise<void>,
  *   resolveServer: (input: string) => Promise<ServerAddress>,
  *   openInBrowser: (server: string | null, room: string, name: string) => Promise<string>,
@@ -125,7 +125,7 @@ async function desktop(params) {
       persist();
     },
     desktop: {
-      startHosting: () => invoke('start_hosting'),
+      startHosting: (maxPeople) => invoke('start_hosting', { maxPeople }),
       stopHosting: () => invoke('stop_hosting'),
       async resolveServer(input) {
         const server = await invoke('resolve_server', { input });

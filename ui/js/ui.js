@@ -19,7 +19,7 @@ import { listNames } from './callstate.js';
  *   toggleVideo: () => void,
  *   chooseDevice: (what: 'camera'|'microphone'|'speaker', id: string) => void,
  *   dismissNotice: () => void,
- *   host: (name: string) => void,
+ *   host: (name: string, maxPeople: number) => void,
  *   stopHosting: () => void,
  *   rejoin: () => void,
  *   openInBrowser: () => void,
@@ -106,6 +106,8 @@ export class Page {
       hostPanel: $('hostPanel'),
       hostAddresses: $('hostAddresses'),
       hostRoom: $('hostRoom'),
+      hostSize: $('hostSize'),
+      sizeSelect: /** @type {HTMLSelectElement} */ ($('sizeSelect')),
       copyInviteBtn: $('copyInviteBtn'),
       openBrowserBtn: $('openBrowserBtn'),
       openBrowserRoomBtn: $('openBrowserRoomBtn'),
@@ -148,7 +150,7 @@ export class Page {
     el.muteBtn.addEventListener('click', () => actions.toggleMute());
     el.videoBtn.addEventListener('click', () => actions.toggleVideo());
     $('noticeClose').addEventListener('click', () => actions.dismissNotice());
-    el.hostBtn.addEventListener('click', () => actions.host(el.nameInput.value));
+    el.hostBtn.addEventListener('click', () => actions.host(el.nameInput.value, Number(el.sizeSelect.value)));
     el.stopHostBtn.addEventListener('click', () => actions.stopHosting());
     el.rejoinBtn.addEventListener('click', () => actions.rejoin());
     el.openBrowserBtn.addEventListener('click', () => actions.openInBrowser());
@@ -276,12 +278,14 @@ export class Page {
     if (v.hosting) {
       el.hostAddresses.textContent = v.hosting.addresses.join('  ·  ') || 'this computer has no network address';
       el.hostRoom.textContent = v.hosting.room;
+      el.hostSize.textContent = `Up to ${v.hosting.maxPeople} people`;
       el.copyInviteBtn.dataset.invite = v.hosting.invite;
     }
     show(el.openBrowserBtn, v.desktop && !v.webrtc && !inRoom);
     show(el.openBrowserRoomBtn, inRoom && v.desktop && !v.webrtc);
     show(el.rejoinBtn, !!v.hosting && !inRoom && !v.joining);
     el.hostBtn.disabled = !!v.hosting || v.busy !== '';
+    el.sizeSelect.disabled = !!v.hosting;
     el.hostBtn.textContent = v.busy || (v.hosting ? 'Hosting' : 'Host a call');
     const recentKey = v.recentServers.join('|');
     if (el.recentServers.dataset.key !== recentKey) {
