@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check main must pass: formatting, lints, Rust tests, UI unit tests, and the end-to-end
 # tests in real Chromium against the real signaling server, the desktop app under Xvfb, and the
-# release .deb installed on a clean Debian 12.
+# release .deb installed on a clean Debian 12. With --fast, only what needs no browser, window or
+# media pipeline (npm run test:fast, for the inner loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,19 @@ step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+if [ "${1:-}" = "--fast" ]; then
+  # The inner loop (npm run test:fast): everything that needs no browser, no window and no media
+  # pipeline; the engine's own unit tests run, its calls between engines do not.
+  step "cargo test (without the engine's calls)"
+  bounded 20m cargo test --workspace --exclude hearth-engine
+  bounded 5m cargo test -p hearth-engine --lib
+  step "UI type check (tsc over the JSDoc)"
+  npx --no-install tsc -p ui/tsconfig.json
+  step "UI unit tests (node --test)"
+  bounded 5m node --test tests/unit/
+  step "fast checks passed (npm test runs everything)"
+  exit 0
+fi
 step "cargo test"
 bounded 40m cargo test --workspace
 step "UI type check (tsc over the JSDoc)"

@@ -18,6 +18,12 @@ pub struct AppInfo {
     fake_media: bool,
 }
 
+/// The page has hung up and left the room (its socket closed): the window may close now.
+#[tauri::command]
+pub fn page_left(state: State<'_, AppState>) {
+    state.page_left.notify_one();
+}
+
 #[tauri::command]
 pub fn app_info() -> AppInfo {
     AppInfo {
@@ -87,9 +93,7 @@ pub async fn resolve_server(
 ) -> Result<ServerAddress, CommandError> {
     let server = address::parse(&input)?;
     probe(&server).await?;
-    let mut settings = state.loaded_settings().settings;
-    settings.remember_server(input.trim());
-    if let Err(e) = state.save_settings(settings) {
+    if let Err(e) = state.remember_server(input.trim()) {
         tracing::warn!(error = %e, "could not remember the server");
     }
     Ok(server)

@@ -22,6 +22,7 @@ mod settings;
 mod state;
 mod webview;
 
+use state::AppState;
 use tauri::{Manager, RunEvent, WindowEvent};
 
 /// The commands of every platform, plus `$extra`.
@@ -36,6 +37,7 @@ macro_rules! handler {
             commands::stop_hosting,
             commands::resolve_server,
             commands::open_in_browser,
+            commands::page_left,
             $($extra),*
         ]
     };
@@ -44,6 +46,9 @@ macro_rules! handler {
 /// How long closing may take to release devices and end the embedded server before the app
 /// exits anyway: a stuck device driver must not leave a window that will not close.
 const STOP_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long closing waits for the page to hang up and leave the room (`page_left`).
+const PAGE_LEAVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Stops what outlives the page: the embedded server and the native engine's devices.
 async fn stop_services(handle: &tauri::AppHandle) {
@@ -100,7 +105,13 @@ pub fn run() {
                     let _ = webview.eval("window.dispatchEvent(new Event('hearth-closing'))");
                 }
                 tauri::async_runtime::spawn(async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                    // The page says when its hang-up and leave are sent; a page that hangs
+                    // does not keep the window open for more than two seconds.
+                    let state = window.app_handle().state::<AppState>();
+                    let left = tokio::time::timeout(PAGE_LEAVE_LIMIT, state.page_left.notified());
+                    if left.await.is_err() {
+                        tracing::warn!("the page did not say it left the room; closing anyway");
+                    }
                     stop_services(window.app_handle()).await;
                     let _ = window.destroy();
                 });

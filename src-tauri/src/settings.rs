@@ -131,7 +131,11 @@ impl SettingsStore {
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(dir)?;
-            let tmp = dir.join(format!(".settings.json.{}.tmp", std::process::id()));
+            // Unique per write, so two writers (two app instances sharing a profile) never
+            // write into the same temporary file.
+            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = dir.join(format!(".settings.json.{}.{n}.tmp", std::process::id()));
             let result = (|| {
                 let mut file = std::fs::File::create(&tmp)?;
                 file.write_all(&json)?;

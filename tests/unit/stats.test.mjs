@@ -40,3 +40,10 @@ test('an empty report gives dashes, not errors', () => {
   const shown = Object.fromEntries(rows(summarize(null, new Map())));
   for (const value of Object.values(shown)) assert.equal(value, '–');
 });
+
+test('without a candidate pair the round trip comes from RTCP (remote-inbound-rtp), and nothing is made up', () => {
+  const report = new Map([['r', { type: 'remote-inbound-rtp', kind: 'video', roundTripTime: 0.012, timestamp: 1 }]]);
+  const s = summarize(null, report);
+  assert.equal(s.rttMs, 12);
+  assert.equal(s.outboundAudioLevel, null, 'no microphone level is reported when none was measured');
+});

@@ -543,11 +543,17 @@ export class Controller extends EventTarget {
     this.#notice('Call ended.');
   }
 
-  /** The page is going away: tell the others and the server (the tutorial's step 8). */
+  /**
+   * The page is going away: tell the others and the server (the tutorial's step 8). Resolves once
+   * that has been sent (at most a second).
+   * @returns {Promise<void>}
+   */
   unload() {
     this.call.close();
-    this.signaling?.leave();
+    const left = this.signaling?.leave() ?? Promise.resolve();
+    this.signaling = null;
     media.stopStream(this.view.localStream);
+    return left;
   }
 
   /** We are out of the call: the camera goes off, as after every call. */

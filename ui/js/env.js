@@ -17,6 +17,7 @@
  * @typedef {{
  *   startHosting: (maxPeople: number) => Promise<HostInfo>,
  *   stopHosting: () => Promise<void>,
+ *   pageLeft: () => Promise<void>,
  *   resolveServer: (input: string) => Promise<ServerAddress>,
  *   openInBrowser: (server: string | null, room: string, name: string) => Promise<string>,
  *   recentServers: () => string[],
@@ -127,6 +128,7 @@ async function desktop(params) {
     desktop: {
       startHosting: (maxPeople) => invoke('start_hosting', { maxPeople }),
       stopHosting: () => invoke('stop_hosting'),
+      pageLeft: () => invoke('page_left'),
       async resolveServer(input) {
         const server = await invoke('resolve_server', { input });
         settings.recentServers = [input.trim(), ...settings.recentServers.filter((s) => s !== input.trim())].slice(0, 8);

@@ -44,5 +44,8 @@ page.render(controller.view);
 // Closing the page hangs up and leaves the room, so the other side is not left waiting.
 addEventListener('pagehide', () => controller.unload());
 // The desktop app announces its window closing, since a webview may not fire pagehide then.
-addEventListener('hearth-closing', () => controller.unload());
+addEventListener('hearth-closing', async () => {
+  await controller.unload();
+  await env.desktop?.pageLeft();
+});
 navigator.mediaDevices?.addEventListener?.('devicechange', () => { controller.refreshDevices(); });

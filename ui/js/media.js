@@ -76,7 +76,8 @@ export async function openLocalMedia(preferred = {}) {
   const audio = preferred.microphone ? { deviceId: { ideal: preferred.microphone } } : true;
   const video = preferred.camera ? { ...VIDEO, deviceId: { ideal: preferred.camera } } : VIDEO;
   try {
-    return { stream: await navigator.mediaDevices.getUserMedia({ audio, video }), warning: null };
+    const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+    return { stream, warning: substitutes(stream, preferred) };
   } catch (e) {
     const both = errorName(e);
     if (both === 'NotAllowedError' || both === 'SecurityError' || both === 'TypeError') {
@@ -99,6 +100,23 @@ export async function openLocalMedia(preferred = {}) {
     }
     throw new MediaError(`${explain(both, 'camera and microphone')} You can still see and hear the other person.`, both);
   }
+}
+
+/**
+ * Says so when a device chosen earlier was not there and another one was opened instead, rather
+ * than switching silently.
+ * @param {MediaStream} stream @param {{camera?: string, microphone?: string}} preferred
+ * @returns {string | null}
+ */
+export function substitutes(stream, preferred) {
+  const missing = [];
+  const camera = stream.getVideoTracks()[0];
+  const microphone = stream.getAudioTracks()[0];
+  if (preferred.camera && camera && deviceOf(camera) && deviceOf(camera) !== preferred.camera) missing.push(`camera (using ${camera.label || 'another one'})`);
+  if (preferred.microphone && microphone && deviceOf(microphone) && deviceOf(microphone) !== preferred.microphone) {
+    missing.push(`microphone (using ${microphone.label || 'another one'})`);
+  }
+  return missing.length ? `The ${missing.join(' and the ')} you chose before is not connected.` : null;
 }
 
 /**

@@ -55,6 +55,8 @@ class NativeTracks {
     this.current = /** @type {Record<Kind, MediaStreamTrack | null>} */ ({ audio: null, video: null });
     /** @type {AudioContext | null} */
     this.audioContext = null;
+    /** The page-side tracks of the remote streams, made once. */
+    this.remoteTracks = /** @type {Record<Kind, MediaStreamTrack | null>} */ ({ audio: null, video: null });
   }
 
   canChooseSpeaker() {
@@ -139,9 +141,14 @@ class NativeTracks {
     const tracks = [];
     if (microphone) tracks.push(this.#localTrack('audio', microphone.deviceId));
     if (camera) tracks.push(this.#localTrack('video', camera.deviceId));
+    const substituted = [
+      preferred.camera && camera && camera.deviceId !== preferred.camera ? `camera (using ${camera.label})` : '',
+      preferred.microphone && microphone && microphone.deviceId !== preferred.microphone ? `microphone (using ${microphone.label})` : '',
+    ].filter(Boolean);
     const warning = !camera
       ? 'No camera was found. The call will be sound only.'
-      : !microphone ? 'No microphone was found. The other person will not hear you.' : null;
+      : !microphone ? 'No microphone was found. The other person will not hear you.'
+        : substituted.length ? `The ${substituted.join(' and the ')} you chose before is not connected.` : null;
     return { stream: new MediaStream(tracks), warning };
   }
 
@@ -172,8 +179,17 @@ class NativeTracks {
     return this.#localTrack(kind, wanted);
   }
 
-  /** A page-side track for a remote stream. @param {Kind} kind */
+  /**
+   * The page-side track for the remote stream of `kind`: one for all calls, made on first use, so
+   * that no call leaves a canvas capture or an audio node behind (stopping them was seen to crash
+   * WebKit's web process, see #localTrack).
+   * @param {Kind} kind
+   */
   remote(kind) {
-    return kind === 'video' ? this.remotePainter.track() : this.#audioTrack();
+    const made = this.remoteTracks[kind];
+    if (made) return made;
+    const track = kind === 'video' ? this.remotePainter.track() : this.#audioTrack();
+    this.remoteTracks[kind] = track;
+    return track;
   }
 }

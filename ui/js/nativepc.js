@@ -219,13 +219,9 @@ export class NativePeerConnection extends EventTarget {
       const list = await this.engine.invoke('native_stats');
       const now = performance.timeOrigin + performance.now();
       const report = new Map(list.map((s) => [s.id, { ...s, timestamp: now }]));
-      // What webrtcbin does not report under the browser's names: the round trip (it has it
-      // per RTCP report, not per candidate pair) and the picture as shown.
+      // The picture as shown is the page's own figure (webrtcbin decodes, the page paints);
+      // nothing webrtcbin does not measure is made up here.
       const stats = [...report.values()];
-      const rtt = stats.find((s) => s.type === 'remote-inbound-rtp' && typeof s.roundTripTime === 'number')?.roundTripTime;
-      if (typeof rtt === 'number' && !stats.some((s) => s.type === 'candidate-pair' && typeof s.currentRoundTripTime === 'number')) {
-        report.set('hearth-pair', { id: 'hearth-pair', type: 'candidate-pair', nominated: true, state: 'succeeded', currentRoundTripTime: rtt, timestamp: now });
-      }
       const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
       const picture = this.pictureStats();
       if (video && picture) {

@@ -54,7 +54,7 @@ export class SignalingClient extends EventTarget {
     this.lastHeard = 0;
   }
 
-  /** Connects (if needed) and joins `room` as `name`. */
+  /** Connects (if needed) and joins `room` as `name`. @param {string} room @param {string} name */
   join(room, name) {
     this.wanted = { room, name };
     this.joinedOnce = false;
@@ -65,11 +65,21 @@ export class SignalingClient extends EventTarget {
     }
   }
 
-  /** Leaves the room and closes the connection; no reconnection follows. */
-  leave() {
+  /**
+   * Leaves the room and closes the connection; no reconnection follows. Resolves once the socket
+   * has closed, so everything sent before (a hang-up) has gone out, or after `limitMs` at most.
+   * @returns {Promise<void>}
+   */
+  leave(limitMs = 1000) {
+    const ws = this.ws;
     this.wanted = null;
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.#sendRaw({ type: 'leave' });
+    if (ws && ws.readyState === WebSocket.OPEN) this.#sendRaw({ type: 'leave' });
     this.close();
+    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, limitMs);
+      ws.addEventListener('close', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
   }
 
   /** Closes for good. */

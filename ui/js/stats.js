@@ -49,6 +49,8 @@ export function summarize(previous, current) {
   const isIn = (/** @type {any} */ s) => s.type === 'inbound-rtp';
   const source = find(stats, (s) => s.type === 'media-source' && s.kind === 'audio');
   const inboundAudio = find(stats, (s) => s.type === 'inbound-rtp' && s.kind === 'audio');
+  // The round trip from RTCP, where there is no candidate pair's (webrtcbin has it per report).
+  const remoteInbound = find(stats, (s) => s.type === 'remote-inbound-rtp' && typeof s.roundTripTime === 'number');
 
   const rate = (/** @type {(s:any)=>boolean} */ test) => {
     const prev = previous ? [...previous.values()] : null;
@@ -63,7 +65,8 @@ export function summarize(previous, current) {
   const lost = sum(stats, isIn, 'packetsLost');
   const received = sum(stats, isIn, 'packetsReceived');
   return {
-    rttMs: typeof pair?.currentRoundTripTime === 'number' ? pair.currentRoundTripTime * 1000 : null,
+    rttMs: typeof pair?.currentRoundTripTime === 'number' ? pair.currentRoundTripTime * 1000
+      : typeof remoteInbound?.roundTripTime === 'number' ? remoteInbound.roundTripTime * 1000 : null,
     sendKbps: rate(isOut),
     receiveKbps: rate(isIn),
     width: video?.frameWidth ?? null,
