@@ -6,7 +6,6 @@
 /**
  * @typedef {{port: number, room: string, addresses: string[], localUrl: string, invite: string, maxPeople: number}} HostInfo
  * @typedef {{httpUrl: string, wsUrl: string, authority: string, host: string, port: number, secure: boolean}} ServerAddress
- * @typedef {{code: string, message: string}} CommandError
  * @typedef {{
  *   displayName: string,
  *   recentServers: string[],
@@ -37,31 +36,12 @@
  *
  * What the native media engine is reached through (desktop app only).
  * @typedef {{
- *   invoke: (command: string, args?: Record<string, unknown>) => Promise<any>,
+ *   invoke: typeof invoke,
  *   channel: (onmessage: (message: any) => void) => unknown,
  * }} NativeBridge
  */
 
-/** @returns {any} the Tauri bridge when running inside the desktop app */
-function tauri() {
-  // @ts-ignore: injected by the desktop shell (app.withGlobalTauri)
-  return globalThis.__TAURI__ ?? null;
-}
-
-/**
- * A Rust command; its errors arrive as `{code, message}` and are rethrown as Error(message).
- * @param {string} command @param {Record<string, unknown>} [args]
- */
-async function invoke(command, args) {
-  try {
-    return await tauri().core.invoke(command, args);
-  } catch (e) {
-    const error = /** @type {Partial<CommandError>} */ (e);
-    const err = new Error(error?.message ?? String(e));
-    /** @type {any} */ (err).code = error?.code ?? 'error';
-    throw err;
-  }
-}
+import { invoke, tauri } from './bridge.js';
 
 /** @returns {Promise<Environment>} */
 export async function detect() {

@@ -25,7 +25,11 @@ export class NativeEngine extends EventTarget {
     this.queue = Promise.resolve();
   }
 
-  /** @param {string} command @param {Record<string, unknown>} [args] */
+  /**
+   * @template {import('./bridge.js').Command} C
+   * @param {C} command
+   * @param {import('./bridge.js').ArgsOf<(typeof import('./bridge.js').COMMANDS)[C]>} [args]
+   */
   invoke(command, args) {
     return this.bridge.invoke(command, args);
   }

@@ -1,0 +1,70 @@
+// @ts-check
+//! The one contract between the page and the desktop app's Rust commands: each command's name and
+//! the names of its arguments (a trailing `?` marks one the Rust side takes as an `Option`). Every
+//! call from the page goes through `invoke` here, typed by this table, so a renamed or missing
+//! argument fails the type check; `tests/unit/bridge.test.mjs` compares the table with the
+//! `#[tauri::command]` functions and their registration in `src-tauri/src`.
+
+export const COMMANDS = /** @type {const} */ ({
+  app_info: [],
+  ice_servers: [],
+  load_settings: [],
+  save_settings: ['settings'],
+  start_hosting: ['maxPeople?'],
+  stop_hosting: [],
+  page_left: [],
+  resolve_server: ['input'],
+  open_in_browser: ['server?', 'room', 'name'],
+  native_status: [],
+  native_devices: [],
+  native_open: ['iceServers', 'camera?', 'microphone?', 'relayOnly?', 'events'],
+  native_close: [],
+  native_create_offer: ['iceRestart'],
+  native_create_answer: [],
+  native_set_local_description: ['description'],
+  native_set_remote_description: ['description'],
+  native_add_ice_candidate: ['sdpMLineIndex', 'candidate'],
+  native_stats: [],
+  native_set_sending: ['kind', 'enabled'],
+  native_set_camera: ['on'],
+  native_switch_device: ['kind', 'deviceId'],
+  native_progress: [],
+  native_frame: ['source', 'after'],
+});
+
+/**
+ * @typedef {keyof typeof COMMANDS} Command
+ * @typedef {{code: string, message: string}} CommandError
+ */
+
+/**
+ * The arguments object of a command: its required names, and its optional ones (`name?`).
+ * @template {readonly string[]} P
+ * @typedef {{ [K in P[number] as K extends `${string}?` ? never : K]: unknown }
+ *   & { [K in P[number] as K extends `${infer B}?` ? B : never]?: unknown }} ArgsOf
+ */
+
+/** @returns {any} the Tauri bridge when running inside the desktop app */
+export function tauri() {
+  // @ts-ignore: injected by the desktop shell (app.withGlobalTauri)
+  return globalThis.__TAURI__ ?? null;
+}
+
+/**
+ * Runs a Rust command; its errors arrive as `{code, message}` and are rethrown as Error(message)
+ * with the code.
+ * @template {Command} C
+ * @param {C} command
+ * @param {ArgsOf<(typeof COMMANDS)[C]>} [args]
+ * @returns {Promise<any>}
+ */
+export async function invoke(command, args) {
+  try {
+    return await tauri().core.invoke(command, args);
+  } catch (e) {
+    const error = /** @type {Partial<CommandError>} */ (e);
+    const err = new Error(error?.message ?? String(e));
+    /** @type {any} */ (err).code = error?.code ?? 'error';
+    throw err;
+  }
+}
