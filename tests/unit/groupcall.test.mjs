@@ -287,3 +287,27 @@ test('someone who loses the server comes back under a new id and the call goes o
   assert.equal(ada.call.sessions.get('b2')?.state, 'connected');
   assert.equal(bob.call.sessions.get('a')?.state, 'connected');
 });
+
+test('in a call, ringing whoever in the room is not in it adds them to everyone; names follow who answered', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  const cleo = room.add('c', 'Cleo');
+  ada.call.ring();
+  await room.settle();
+  assert.deepEqual(ada.call.names(), ['Bob', 'Cleo'], 'nobody answered yet: ringing both');
+  bob.call.accept();
+  await room.settle();
+  assert.deepEqual(ada.call.names(), ['Bob'], 'Bob answered: in a call with Bob');
+  cleo.call.decline();
+  await room.settle();
+  const dan = room.add('d', 'Dan');
+  await room.settle();
+  assert.deepEqual(ada.call.notInCall().map((p) => p.name).sort(), ['Cleo', 'Dan']);
+  bob.call.ring();
+  await room.settle();
+  assert.equal(dan.call.incoming?.name, 'Bob');
+  dan.call.accept();
+  await room.settle();
+  assert.deepEqual(states(dan), ['Ada:connected', 'Bob:connected']);
+  assert.deepEqual(states(ada), ['Bob:connected', 'Dan:connected']);
+});

@@ -45,6 +45,7 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   otherName: string,
  *   tiles: Tile[],
  *   joinable: {call: string, names: string[]} | null,
+ *   ringable: string[],
  *   notice: Notice | null,
  *   mediaWarning: string | null,
  *   localStream: MediaStream | null,
@@ -100,6 +101,7 @@ export class Controller extends EventTarget {
       otherName: '',
       tiles: [],
       joinable: null,
+      ringable: [],
       notice: null,
       mediaWarning: null,
       localStream: null,
@@ -161,6 +163,7 @@ export class Controller extends EventTarget {
       otherName: who,
       tiles,
       joinable: call.joinable(),
+      ringable: call.member ? call.notInCall().map((p) => p.name) : [],
       stats,
     });
     if (call.member && this.statsTimer === undefined) {
@@ -500,9 +503,10 @@ export class Controller extends EventTarget {
 
   // ----- the call -----
 
-  /** Rings everyone in the room who is not in the call. */
+  /** Rings everyone in the room who is not in the call (in a call: adds them to it). */
   startCall() {
-    if (!this.view.peers.length || this.call.member || this.call.incoming) return;
+    if (!this.view.peers.length || this.call.incoming) return;
+    if (this.call.member && !this.call.notInCall().length) return;
     if (!this.view.webrtc) return this.#notice('Calls need WebRTC, which this window does not have.', 'error');
     this.#update({ notice: null });
     this.call.ring();

@@ -102,9 +102,20 @@ export class GroupCall extends EventTarget {
     return 'connecting';
   }
 
-  /** The names of the others in our call, in the order they came. */
+  /**
+   * The names of the others in our call, in the order they came: those still being rung only
+   * while nobody has answered (then the call is "Ringing Bob and Cleo…", and after Bob answers,
+   * "In a call with Bob").
+   */
   names() {
-    return [...this.sessions.values()].map((s) => s.name);
+    const sessions = [...this.sessions.values()];
+    const answered = sessions.filter((s) => s.state !== 'outgoing');
+    return (answered.length ? answered : sessions).map((s) => s.name);
+  }
+
+  /** People in the room who are not in our call (whom Call would ring). */
+  notInCall() {
+    return [...this.peers].filter(([id]) => !this.#sessionOf(id)).map(([id, name]) => ({ id, name }));
   }
 
   /** A call in the room we could join: its id and who is in it. */

@@ -251,7 +251,9 @@ export class Page {
     // Controls.
     show(el.startBtn, !v.localStream);
     el.callBtn.disabled = !other || !v.webrtc;
-    show(el.callBtn, !inCall && !ringing && !v.joinable);
+    // In a call, Call becomes "Ring Dan" for whoever in the room is not in it.
+    show(el.callBtn, (!inCall && !ringing && !v.joinable) || (inCall && v.ringable.length > 0));
+    el.callBtn.textContent = inCall ? `Ring ${listNames(v.ringable)}` : 'Call';
     show(el.hangupBtn, inCall || v.callState === 'outgoing');
     el.hangupBtn.textContent = v.callState === 'outgoing' ? 'Cancel' : 'Hang Up';
     const hasAudio = !!v.localStream?.getAudioTracks().length;
