@@ -57,6 +57,13 @@ pub struct Limits {
     /// Frames waiting to be written to one peer; past it the peer is disconnected, so a client that
     /// stops reading can never hold memory or slow down its room.
     pub send_queue: usize,
+    /// Bytes waiting to be written to one peer (frames queued and not yet flushed); past it the peer
+    /// is disconnected as for `send_queue`. Bounds memory where `send_queue` alone would let 256
+    /// frames of 64 KiB wait.
+    pub send_queue_bytes: usize,
+    /// Time a peer's queue may stay non-empty: a client that has not taken everything queued for it
+    /// within this time is disconnected, whatever it sends meanwhile (its pings do not count).
+    pub drain_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -71,6 +78,8 @@ impl Default for Limits {
             rate_per_sec: 50.0,
             rate_burst: 200.0,
             send_queue: 256,
+            send_queue_bytes: 1024 * 1024,
+            drain_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -47,6 +47,13 @@ struct Args {
     /// Messages allowed in a burst per connection.
     #[arg(long, env = "RATE_BURST", default_value_t = Limits::default().rate_burst)]
     rate_burst: f64,
+    /// Bytes waiting to be sent to one client; past it the client is disconnected.
+    #[arg(long, env = "SEND_QUEUE_BYTES", default_value_t = Limits::default().send_queue_bytes)]
+    send_queue_bytes: usize,
+    /// Seconds a client may leave messages waiting for it; past it it is disconnected, whatever it
+    /// sends meanwhile.
+    #[arg(long, env = "DRAIN_TIMEOUT_SECS", default_value_t = Limits::default().drain_timeout.as_secs())]
+    drain_timeout_secs: u64,
     /// Further origins allowed to open WebSockets, comma-separated (e.g. https://hearth.example.org).
     /// The page's own origin and the desktop app are always allowed.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -85,6 +92,8 @@ async fn main() -> anyhow::Result<()> {
             join_timeout: Duration::from_secs(args.join_timeout_secs),
             rate_per_sec: args.rate_per_sec,
             rate_burst: args.rate_burst.max(1.0),
+            send_queue_bytes: args.send_queue_bytes,
+            drain_timeout: Duration::from_secs(args.drain_timeout_secs.max(1)),
             ..Limits::default()
         },
         allowed_origins: args

@@ -1,35 +1,96 @@
 //! The room registry: who is in which room, and delivery of frames to them.
 //!
-//! Delivery never waits: each peer has a bounded outbox drained by its own writer task, and a
-//! peer whose outbox is full is told to disconnect (its `kick` token), so one slow reader cannot
-//! hold up the sender or anyone else in the room.
+//! Delivery never waits: each peer has an outbox bounded in frames and bytes, drained by its own
+//! writer task, and a peer whose outbox is full is told to disconnect (its `kick` token), so one
+//! slow reader cannot hold memory or hold up the sender or anyone else in the room.
 
 use crate::protocol::{PeerId, PeerInfo, ServerMessage};
 use axum::extract::ws::{Message, Utf8Bytes};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Where frames for one peer go.
+/// Where frames for one peer go: a queue bounded in frames and in bytes.
 #[derive(Clone)]
 pub(crate) struct Outbox {
-    pub tx: mpsc::Sender<Message>,
-    /// Cancelled when the outbox overflows: the peer's session ends and the room is told.
+    tx: mpsc::Sender<Message>,
+    /// Bytes queued and not yet written, shared with the peer's writer ([`Queued`]), which takes
+    /// off what it has flushed.
+    queued: Arc<AtomicUsize>,
+    max_bytes: usize,
+    /// Cancelled when the outbox overflows or stops draining: the peer's session ends and the
+    /// room is told.
     pub kick: CancellationToken,
 }
 
+/// The writer's end of an [`Outbox`].
+pub(crate) struct Queued {
+    rx: mpsc::Receiver<Message>,
+    queued: Arc<AtomicUsize>,
+}
+
 impl Outbox {
-    /// Queues a frame without waiting. Returns false when the frame was not queued.
+    /// An outbox holding at most `frames` frames and `max_bytes` bytes of payload.
+    pub fn new(frames: usize, max_bytes: usize) -> (Outbox, Queued) {
+        let (tx, rx) = mpsc::channel(frames.max(1));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let outbox = Outbox {
+            tx,
+            queued: Arc::clone(&queued),
+            max_bytes,
+            kick: CancellationToken::new(),
+        };
+        (outbox, Queued { rx, queued })
+    }
+
+    /// Queues a frame without waiting. Returns false when the frame was not queued; when that is
+    /// because the queue is full (in frames or bytes), the peer is kicked.
     pub fn deliver(&self, msg: Message) -> bool {
+        let size = frame_len(&msg);
+        let before = self.queued.fetch_add(size, Ordering::AcqRel);
+        if before.saturating_add(size) > self.max_bytes {
+            self.queued.fetch_sub(size, Ordering::AcqRel);
+            self.kick.cancel();
+            return false;
+        }
         match self.tx.try_send(msg) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kick.cancel();
+            Err(e) => {
+                self.queued.fetch_sub(size, Ordering::AcqRel);
+                if let mpsc::error::TrySendError::Full(_) = e {
+                    self.kick.cancel();
+                }
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
+    }
+}
+
+impl Queued {
+    /// The next frame, waiting for one; None once every [`Outbox`] is gone.
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.rx.recv().await
+    }
+
+    /// The next frame if one is already queued.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Frames of this many bytes (as [`frame_len`] counts them) left the queue for the socket.
+    pub fn written(&self, bytes: usize) {
+        self.queued.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// The bytes a frame counts for in the queue's byte bound: its payload.
+pub(crate) fn frame_len(msg: &Message) -> usize {
+    match msg {
+        Message::Text(t) => t.len(),
+        Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b.len(),
+        Message::Close(c) => 2 + c.as_ref().map_or(0, |c| c.reason.len()),
     }
 }
 
@@ -173,15 +234,8 @@ impl Rooms {
 mod tests {
     use super::*;
 
-    fn outbox(capacity: usize) -> (Outbox, mpsc::Receiver<Message>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        (
-            Outbox {
-                tx,
-                kick: CancellationToken::new(),
-            },
-            rx,
-        )
+    fn outbox(capacity: usize) -> (Outbox, Queued) {
+        Outbox::new(capacity, usize::MAX)
     }
 
     fn text(msg: Option<Message>) -> String {
@@ -205,11 +259,11 @@ mod tests {
         let (b, mut b_rx) = outbox(8);
         let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
         rooms.join("r", &ida, "Ada", a, 2, welcome).expect("join");
-        assert_eq!(text(a_rx.try_recv().ok()), "[]");
+        assert_eq!(text(a_rx.try_recv()), "[]");
         rooms.join("r", &idb, "Bob", b, 2, welcome).expect("join");
-        assert_eq!(text(b_rx.try_recv().ok()), r#"[{"id":"a","name":"Ada"}]"#);
+        assert_eq!(text(b_rx.try_recv()), r#"[{"id":"a","name":"Ada"}]"#);
         assert_eq!(
-            text(a_rx.try_recv().ok()),
+            text(a_rx.try_recv()),
             r#"{"type":"peer-joined","peer":{"id":"b","name":"Bob"}}"#
         );
         let (c, _c_rx) = outbox(8);
@@ -219,7 +273,7 @@ mod tests {
         );
         rooms.leave("r", &idb);
         assert_eq!(
-            text(a_rx.try_recv().ok()),
+            text(a_rx.try_recv()),
             r#"{"type":"peer-left","id":"b"}"#
         );
         rooms.leave("r", &ida);
@@ -244,6 +298,17 @@ mod tests {
             .relay("r", &ida, Some(&idb), "2".into())
             .expect("relay");
         assert!(kick_b.is_cancelled());
+    }
+
+    #[test]
+    fn an_outbox_over_its_bytes_kicks_and_written_frames_free_room() {
+        let (outbox, queued) = Outbox::new(100, 10);
+        assert!(outbox.deliver(Message::Text("12345678".into())));
+        assert!(!outbox.kick.is_cancelled());
+        queued.written(8);
+        assert!(outbox.deliver(Message::Text("12345678".into())));
+        assert!(!outbox.deliver(Message::Text("123".into())));
+        assert!(outbox.kick.is_cancelled());
     }
 
     #[test]

@@ -5,13 +5,12 @@
 
 use crate::protocol::{ClientMessage, ErrorCode, PeerId, ServerMessage};
 use crate::rate::TokenBucket;
-use crate::rooms::{JoinError, Outbox, RelayError};
+use crate::rooms::{frame_len, JoinError, Outbox, Queued, RelayError};
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
@@ -35,7 +34,7 @@ enum End {
     ServerShutdown,
     JoinTimeout,
     Unresponsive,
-    SendQueueFull,
+    SlowReader,
     FrameTooLarge,
     ReadError,
 }
@@ -49,12 +48,13 @@ where
 {
     let (sink, mut stream) = socket.split();
     let limits = &state.config.limits;
-    let (tx, rx) = mpsc::channel(limits.send_queue);
-    let outbox = Outbox {
-        tx,
-        kick: CancellationToken::new(),
-    };
-    let writer = tokio::spawn(write_frames(sink, rx));
+    let (outbox, queued) = Outbox::new(limits.send_queue, limits.send_queue_bytes);
+    let writer = tokio::spawn(write_frames(
+        sink,
+        queued,
+        limits.drain_timeout,
+        outbox.kick.clone(),
+    ));
 
     let mut session = Session {
         state: &state,
@@ -75,7 +75,7 @@ where
     let end = loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => break End::ServerShutdown,
-            _ = outbox.kick.cancelled() => break End::SendQueueFull,
+            _ = outbox.kick.cancelled() => break End::SlowReader,
             _ = sleep_until(join_deadline), if session.membership.is_none() => {
                 session.error(ErrorCode::JoinTimeout, "No join arrived in time; closing the connection.");
                 break End::JoinTimeout;
@@ -132,7 +132,7 @@ where
         End::FrameTooLarge => Some((close_code::TOO_BIG, "The message is too large.")),
         End::ClientClosed => None,
         // The socket is broken or its reader stopped: nothing more can usefully be written.
-        End::SendQueueFull | End::ReadError => {
+        End::SlowReader | End::ReadError => {
             writer.abort();
             return;
         }
@@ -156,31 +156,72 @@ where
     }
 }
 
-/// Drains the outbox into the socket, batching whatever is already queued into one flush.
-async fn write_frames<K>(mut sink: K, mut rx: mpsc::Receiver<Message>)
-where
+/// Drains the outbox into the socket, batching whatever is already queued into one flush. Once a
+/// frame is queued, the client has `drain_timeout` to take everything until the queue is empty
+/// again; if it does not, `kick` ends its session.
+async fn write_frames<K>(
+    mut sink: K,
+    mut queued: Queued,
+    drain_timeout: std::time::Duration,
+    kick: CancellationToken,
+) where
     K: Sink<Message> + Unpin,
     K::Error: std::fmt::Display,
 {
-    while let Some(first) = rx.recv().await {
-        let mut closing = matches!(first, Message::Close(_));
-        if let Err(e) = sink.feed(first).await {
-            tracing::debug!(error = %e, "write failed");
-            return;
-        }
-        while !closing {
-            let Ok(next) = rx.try_recv() else { break };
-            closing = matches!(next, Message::Close(_));
-            if sink.feed(next).await.is_err() {
-                return;
+    'idle: while let Some(first) = queued.recv().await {
+        let deadline = tokio::time::Instant::now() + drain_timeout;
+        let mut next = first;
+        loop {
+            let batch = write_batch(&mut sink, &mut queued, next);
+            let (bytes, closing) = match tokio::time::timeout_at(deadline, batch).await {
+                Ok(Ok(done)) => done,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "write failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("the client did not take its messages in time");
+                    kick.cancel();
+                    return;
+                }
+            };
+            queued.written(bytes);
+            if closing {
+                break 'idle;
             }
-        }
-        if closing || sink.flush().await.is_err() {
-            break;
+            match queued.try_recv() {
+                Some(more) => next = more,
+                None => continue 'idle,
+            }
         }
     }
     // Sends our close frame, or answers the client's, and shuts the stream down.
     let _ = sink.close().await;
+}
+
+/// Feeds `first` and every frame already queued behind it, then flushes once (unless a close frame
+/// came, which `close` sends). Returns the bytes written and whether a close frame was among them.
+async fn write_batch<K>(
+    sink: &mut K,
+    queued: &mut Queued,
+    first: Message,
+) -> Result<(usize, bool), K::Error>
+where
+    K: Sink<Message> + Unpin,
+{
+    let mut bytes = frame_len(&first);
+    let mut closing = matches!(first, Message::Close(_));
+    sink.feed(first).await?;
+    while !closing {
+        let Some(next) = queued.try_recv() else { break };
+        bytes += frame_len(&next);
+        closing = matches!(next, Message::Close(_));
+        sink.feed(next).await?;
+    }
+    if !closing {
+        sink.flush().await?;
+    }
+    Ok((bytes, closing))
 }
 
 fn read_error(e: axum::Error) -> End {

@@ -170,6 +170,8 @@ fn help_documents_every_flag_and_variable() {
         "JOIN_TIMEOUT_SECS",
         "RATE_PER_SEC",
         "RATE_BURST",
+        "SEND_QUEUE_BYTES",
+        "DRAIN_TIMEOUT_SECS",
         "ALLOWED_ORIGINS",
         "TRUST_PROXY",
         "STUN_SERVER_ID",
