@@ -42,8 +42,22 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Peers a room holds; the next `join` is answered `room-full`.
     pub max_peers_per_room: usize,
-    /// Open WebSocket connections; further upgrade requests get 503.
+    /// Open WebSocket connections; further upgrade requests get 503. Lowered at start to fit the
+    /// open-file limit (logged).
     pub max_connections: usize,
+    /// Open TCP connections that are not WebSockets (requests, and upgrades in progress); when all
+    /// are taken, the oldest is closed to make room for a new one. Lowered at start to fit the
+    /// open-file limit (logged).
+    pub max_http_connections: usize,
+    /// Time a client has to send a request's headers, and an open HTTP connection may wait for
+    /// its next request.
+    pub header_timeout: Duration,
+    /// An HTTP connection (not a WebSocket) on which no byte moved either way for this long is
+    /// closed, whatever state its request is in.
+    pub idle_timeout: Duration,
+    /// Time shutdown waits for requests to finish and WebSockets to close before closing
+    /// whatever remains.
+    pub shutdown_timeout: Duration,
     /// Time a connection may stay without being in a room before `join-timeout` and close.
     pub join_timeout: Duration,
     /// How often the server sends a WebSocket ping.
@@ -72,6 +86,10 @@ impl Default for Limits {
             max_message_bytes: 64 * 1024,
             max_peers_per_room: 2,
             max_connections: 20_000,
+            max_http_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(3),
             join_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(10),
             peer_timeout: Duration::from_secs(30),

@@ -35,9 +35,23 @@ struct Args {
     /// People per room.
     #[arg(long, env = "MAX_PEERS_PER_ROOM", default_value_t = Limits::default().max_peers_per_room)]
     max_peers_per_room: usize,
-    /// Open WebSocket connections; more get HTTP 503.
+    /// Open WebSocket connections; more get HTTP 503. Lowered to fit the open-file limit (logged).
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
     max_connections: usize,
+    /// Open TCP connections that are not WebSockets; past it the oldest is closed to make room.
+    /// Lowered to fit the open-file limit (logged).
+    #[arg(long, env = "MAX_HTTP_CONNECTIONS", default_value_t = Limits::default().max_http_connections)]
+    max_http_connections: usize,
+    /// Seconds a client has to send a request's headers, and a kept-alive connection may wait for
+    /// its next request.
+    #[arg(long, env = "HEADER_TIMEOUT_SECS", default_value_t = Limits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds an HTTP connection (not a WebSocket) may move no byte before it is closed.
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = Limits::default().idle_timeout.as_secs())]
+    idle_timeout_secs: u64,
+    /// Seconds shutdown waits for connections to finish before closing them.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = Limits::default().shutdown_timeout.as_secs())]
+    shutdown_timeout_secs: u64,
     /// Seconds a connection may stay without joining a room.
     #[arg(long, env = "JOIN_TIMEOUT_SECS", default_value_t = Limits::default().join_timeout.as_secs())]
     join_timeout_secs: u64,
@@ -82,6 +96,12 @@ async fn main() -> anyhow::Result<()> {
         Err(e) => anyhow::bail!("could not read .env: {e}"),
     }
 
+    // A low soft limit (1,024 is common) would cap connections long before the flags do.
+    match signaling::raise_open_file_limit() {
+        Ok(limit) => tracing::info!(open_file_limit = limit, "raised the open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
+
     let ice = IceConfig::from_env().context("the ICE server configuration is not usable")?;
     let config = Config {
         ice,
@@ -89,6 +109,10 @@ async fn main() -> anyhow::Result<()> {
             max_message_bytes: args.max_message_bytes,
             max_peers_per_room: args.max_peers_per_room.max(1),
             max_connections: args.max_connections,
+            max_http_connections: args.max_http_connections.max(1),
+            header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+            shutdown_timeout: Duration::from_secs(args.shutdown_timeout_secs),
             join_timeout: Duration::from_secs(args.join_timeout_secs),
             rate_per_sec: args.rate_per_sec,
             rate_burst: args.rate_burst.max(1.0),

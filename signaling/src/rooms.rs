@@ -272,10 +272,7 @@ mod tests {
             Err(JoinError::Full)
         );
         rooms.leave("r", &idb);
-        assert_eq!(
-            text(a_rx.try_recv()),
-            r#"{"type":"peer-left","id":"b"}"#
-        );
+        assert_eq!(text(a_rx.try_recv()), r#"{"type":"peer-left","id":"b"}"#);
         rooms.leave("r", &ida);
         assert_eq!(rooms.room_count(), 0);
     }

@@ -148,12 +148,11 @@ where
     drop(session);
     drop(outbox);
     let abort = writer.abort_handle();
-    if tokio::time::timeout(std::time::Duration::from_secs(2), writer)
-        .await
-        .is_err()
-    {
-        abort.abort();
+    tokio::select! {
+        _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer) => {}
+        () = state.hard_stop.cancelled() => {}
     }
+    abort.abort();
 }
 
 /// Drains the outbox into the socket, batching whatever is already queued into one flush. Once a

@@ -13,7 +13,11 @@ struct Running {
 
 /// Starts the binary on a free port in `dir` and waits for its listening line.
 fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Running {
-    let mut command = Command::new(BIN);
+    start_with(Command::new(BIN), dir, envs)
+}
+
+/// As [`start`], with a command that runs the binary (under `prlimit`, say).
+fn start_with(mut command: Command, dir: &std::path::Path, envs: &[(&str, &str)]) -> Running {
     command
         .args(["--addr", "127.0.0.1:0"])
         .current_dir(dir)
@@ -54,12 +58,11 @@ fn get(url: &str) -> String {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        reqwest::get(url)
+        let request = async { reqwest::get(url).await?.text().await };
+        tokio::time::timeout(Duration::from_secs(10), request)
             .await
+            .unwrap_or_else(|_| panic!("no answer from {url} within 10 s"))
             .expect("GET")
-            .text()
-            .await
-            .expect("body")
     })
 }
 
@@ -93,6 +96,55 @@ fn prints_its_address_serves_and_exits_0_on_sigterm() {
     );
     signal(&server.child, "TERM");
     assert!(wait_exit(&mut server.child).success());
+}
+
+#[test]
+fn sigterm_with_a_half_sent_header_exits_within_the_shutdown_deadline() {
+    use std::io::Write as _;
+    let dir = tempdir();
+    // Only the shutdown deadline (3 s by default) can end that request.
+    let mut server = start(&dir, &[("HEADER_TIMEOUT_SECS", "600")]);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut half = std::net::TcpStream::connect(&addr).expect("connect");
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHo")
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(200));
+    let asked = Instant::now();
+    signal(&server.child, "TERM");
+    assert!(wait_exit(&mut server.child).success());
+    assert!(
+        asked.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        asked.elapsed()
+    );
+}
+
+#[test]
+fn silent_sockets_cannot_stop_healthz_under_a_low_open_file_limit() {
+    // 128 descriptors in all, soft and hard, for the server only.
+    let mut command = Command::new("prlimit");
+    command.args(["--nofile=128:128", "--", BIN]);
+    let dir = tempdir();
+    let mut server = start_with(command, &dir, &[("HEADER_TIMEOUT_SECS", "600")]);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    // Twice the limit of connections that never send a byte.
+    let silent: Vec<_> = (0..256)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    assert!(get(&format!("{}/healthz", server.url)).contains("ok"));
+    drop(silent);
+    signal(&server.child, "TERM");
+    assert!(wait_exit(&mut server.child).success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(
+        &mut server.child.stderr.take().expect("stderr"),
+        &mut stderr,
+    )
+    .expect("read");
+    assert!(
+        stderr.contains("lowered the connection caps") && !stderr.contains("accept error"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -170,6 +222,10 @@ fn help_documents_every_flag_and_variable() {
         "JOIN_TIMEOUT_SECS",
         "RATE_PER_SEC",
         "RATE_BURST",
+        "MAX_HTTP_CONNECTIONS",
+        "HEADER_TIMEOUT_SECS",
+        "IDLE_TIMEOUT_SECS",
+        "SHUTDOWN_TIMEOUT_SECS",
         "SEND_QUEUE_BYTES",
         "DRAIN_TIMEOUT_SECS",
         "ALLOWED_ORIGINS",

@@ -102,7 +102,10 @@ async fn a_reader_that_stalls_is_dropped_at_the_byte_bound_though_it_pings() {
     let pinging = stall_but_keep_pinging(bob);
     // The kernel's socket buffers take a few MiB first; 30 MiB is far past them and the bound.
     let left = flood_until_left(&mut ada, &common::id(&wb), 500).await;
-    assert_eq!(left.expect("the stalled reader was dropped")["id"], common::id(&wb));
+    assert_eq!(
+        left.expect("the stalled reader was dropped")["id"],
+        common::id(&wb)
+    );
     ada.assert_usable().await;
     pinging.abort();
 }

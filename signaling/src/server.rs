@@ -1,0 +1,365 @@
+//! The accept loop: HTTP/1 connections with a header read timeout and an idle timeout, a cap on
+//! open TCP connections that have not become WebSockets, and shutdown with a deadline.
+//!
+//! `axum::serve` runs hyper without a timer (so no header timeout applies) and has no connection
+//! cap or shutdown deadline, so this module runs hyper's HTTP/1 server itself, one task per TCP
+//! connection. Once a connection upgrades to a WebSocket its task ends and the session (counted by
+//! `Limits::max_connections`) owns the socket.
+
+use crate::state::AppState;
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt as _;
+
+/// Serves `app` on `listener` until `shutdown` completes; then stops accepting, closes WebSockets
+/// with 1001, lets HTTP requests in progress finish, and after `Limits::shutdown_timeout` closes
+/// whatever remains.
+pub(crate) async fn run(
+    listener: TcpListener,
+    app: Router,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let limits = state.config.limits.clone();
+    let open = OpenConnections::new(limits.max_http_connections);
+    let tasks = TaskTracker::new();
+    // Cancelled when shutdown starts: each HTTP connection finishes its request and closes.
+    let finish = CancellationToken::new();
+    tokio::pin!(shutdown);
+
+    loop {
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = open.slot() => match slot {
+                Some(slot) => slot,
+                None => break,
+            },
+        };
+        let (stream, addr) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    // Out of descriptors despite the cap (another part of the process holds them):
+                    // wait a little for some to close rather than spin.
+                    tracing::error!(error = %e, "accept error");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let service = app
+            .clone()
+            .map_request(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(addr));
+                request
+            });
+        tasks.spawn(connection(
+            stream,
+            TowerToHyperService::new(service),
+            slot,
+            limits.header_timeout,
+            limits.idle_timeout,
+            finish.clone(),
+            state.hard_stop.clone(),
+        ));
+    }
+
+    drop(listener);
+    state.shutdown.cancel();
+    finish.cancel();
+    tasks.close();
+    state.sessions.close();
+    let everything = async {
+        tasks.wait().await;
+        state.sessions.wait().await;
+    };
+    if tokio::time::timeout(limits.shutdown_timeout, everything)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            http = tasks.len(),
+            websockets = state.sessions.len(),
+            "closing the connections that did not finish in time"
+        );
+        state.hard_stop.cancel();
+        tasks.wait().await;
+        state.sessions.wait().await;
+    }
+    Ok(())
+}
+
+/// Serves one TCP connection until it closes, upgrades to a WebSocket, is idle too long, is
+/// evicted to make room for a newer one, or the server stops.
+async fn connection<S>(
+    stream: TcpStream,
+    service: TowerToHyperService<S>,
+    slot: Slot,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+    finish: CancellationToken,
+    hard_stop: CancellationToken,
+) where
+    S: tower::Service<
+            hyper::Request<Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Metered {
+        inner: stream,
+        activity: Arc::clone(&activity),
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let mut conn = Box::pin(http.serve_connection(io, service).with_upgrades());
+    let mut finishing = false;
+    loop {
+        let idle_at = activity.last() + idle_timeout;
+        tokio::select! {
+            served = conn.as_mut() => {
+                if let Err(e) = served {
+                    tracing::debug!(error = %e, "HTTP connection ended");
+                }
+                break;
+            }
+            () = finish.cancelled(), if !finishing => {
+                conn.as_mut().graceful_shutdown();
+                finishing = true;
+            }
+            () = slot.evicted.cancelled() => {
+                tracing::debug!("closed an HTTP connection to make room for a new one");
+                break;
+            }
+            () = hard_stop.cancelled() => break,
+            () = tokio::time::sleep_until(idle_at) => {
+                if activity.last() + idle_timeout <= Instant::now() {
+                    tracing::debug!("closed an idle HTTP connection");
+                    break;
+                }
+            }
+        }
+    }
+    // The socket closes here, before the slot is given back, so the slot stands for a descriptor.
+    drop(conn);
+    drop(slot);
+}
+
+/// Accept errors that concern one connection only; the listener carries on at once.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// The cap on open TCP connections that are not (yet) WebSockets. When every slot is taken, the
+/// oldest connection is closed to make room: silent or slow sockets can delay others by no more
+/// than their own turnover, never shut the server off.
+struct OpenConnections {
+    slots: Arc<Semaphore>,
+    /// Eviction tokens of the connections holding slots, oldest first.
+    holders: Arc<Mutex<BTreeMap<u64, CancellationToken>>>,
+    next: AtomicU64,
+}
+
+/// One open connection's share of [`OpenConnections`]; gives it back when dropped.
+struct Slot {
+    id: u64,
+    evicted: CancellationToken,
+    holders: Arc<Mutex<BTreeMap<u64, CancellationToken>>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl OpenConnections {
+    fn new(max: usize) -> Self {
+        OpenConnections {
+            slots: Arc::new(Semaphore::new(max.max(1))),
+            holders: Arc::default(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// A slot for the next connection, closing the oldest open one if none is free. None only if
+    /// the semaphore were closed, which it never is.
+    async fn slot(&self) -> Option<Slot> {
+        let permit = match Arc::clone(&self.slots).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let oldest = lock(&self.holders).pop_first();
+                if let Some((_, evicted)) = oldest {
+                    evicted.cancel();
+                }
+                Arc::clone(&self.slots).acquire_owned().await.ok()?
+            }
+        };
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let evicted = CancellationToken::new();
+        lock(&self.holders).insert(id, evicted.clone());
+        Some(Slot {
+            id,
+            evicted,
+            holders: Arc::clone(&self.holders),
+            _permit: permit,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        lock(&self.holders).remove(&self.id);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Each critical section is one map operation: a panic cannot leave it half done.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// When a connection last moved a byte either way.
+struct Activity {
+    start: Instant,
+    /// Milliseconds after `start`.
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+}
+
+/// A socket that records when bytes last moved, for the idle timeout.
+struct Metered<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Metered<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Metered<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 {
+                self.activity.touch();
+            }
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 {
+                self.activity.touch();
+            }
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Descriptors kept free for everything but client connections: the listener, standard streams,
+/// the runtime's own, log files, and the upgrade of a connection in flight.
+pub const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// Raises the soft open-file limit to the hard limit (Unix), so the connection caps are not cut
+/// short by a low default; returns the limit now in force. Process-wide: the `signaling` binary
+/// calls it at start.
+pub fn raise_open_file_limit() -> io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}
+
+/// Fits `max_connections` and `max_http_connections` under the open-file limit in force, keeping
+/// [`RESERVED_DESCRIPTORS`] free: past the limit `accept` fails and nobody is served at all.
+pub(crate) fn fit_to_open_file_limit(limits: &mut crate::Limits) {
+    let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) else {
+        return;
+    };
+    let budget = usize::try_from(soft.saturating_sub(RESERVED_DESCRIPTORS))
+        .unwrap_or(usize::MAX)
+        .max(2);
+    let http = limits.max_http_connections.clamp(1, (budget / 4).max(1));
+    let websockets = limits.max_connections.min(budget - http);
+    if http != limits.max_http_connections || websockets != limits.max_connections {
+        tracing::warn!(
+            open_file_limit = soft,
+            max_connections = websockets,
+            max_http_connections = http,
+            "lowered the connection caps to fit the open-file limit"
+        );
+    }
+    limits.max_http_connections = http;
+    limits.max_connections = websockets;
+}
