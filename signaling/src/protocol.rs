@@ -54,7 +54,13 @@ pub enum ServerMessage<'a> {
     /// Answer to `ping`.
     Pong,
     /// A request could not be carried out; see [`ErrorCode`].
-    Error { code: ErrorCode, message: &'a str },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+        /// With `rate-limited`: how many messages this one reply stands for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refused: Option<u64>,
+    },
 }
 
 impl ServerMessage<'_> {
@@ -128,7 +134,8 @@ pub enum ErrorCode {
     UnknownPeer,
     /// The frame is larger than the server accepts.
     TooLarge,
-    /// The connection sent faster than its rate limit allows; the message was not processed.
+    /// The connection sent faster than its rate limit allows; the messages were not processed.
+    /// One reply stands for a whole burst of refused messages (its `refused` count).
     RateLimited,
     /// No `join` arrived in time; the server closes the connection after this error.
     JoinTimeout,
@@ -362,8 +369,18 @@ mod tests {
                 ServerMessage::Error {
                     code: ErrorCode::RoomFull,
                     message: "full",
+                    refused: None,
                 },
                 r#"{"type":"error","code":"room-full","message":"full"}"#.to_owned(),
+            ),
+            (
+                ServerMessage::Error {
+                    code: ErrorCode::RateLimited,
+                    message: "slow",
+                    refused: Some(12),
+                },
+                r#"{"type":"error","code":"rate-limited","message":"slow","refused":12}"#
+                    .to_owned(),
             ),
             (
                 ServerMessage::Welcome {

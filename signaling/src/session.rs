@@ -4,7 +4,7 @@
 //! (the peer's [`Outbox`]). Generic over `Stream`/`Sink` so it does not care what carries frames.
 
 use crate::protocol::{ClientMessage, ErrorCode, PeerId, ServerMessage};
-use crate::rate::TokenBucket;
+use crate::rate::RateLimit;
 use crate::rooms::{frame_len, JoinError, Outbox, Queued, RelayError};
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
@@ -62,7 +62,7 @@ where
         membership: None,
         client: &client,
     };
-    let mut bucket = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
+    let mut rate = RateLimit::new(limits.rate_per_sec, limits.rate_burst);
     let mut last_heard = Instant::now();
     let mut join_deadline = tokio::time::Instant::now() + limits.join_timeout;
     let mut heartbeat = interval_at(
@@ -86,6 +86,9 @@ where
                 }
                 outbox.deliver(Message::Ping(Default::default()));
             }
+            () = sleep_until(rate.report_at().unwrap_or_else(far_future)), if rate.report_at().is_some() => {
+                session.report_refused(rate.take_refused(), limits);
+            }
             frame = stream.next() => {
                 let frame = match frame {
                     None => break End::ClientClosed,
@@ -93,27 +96,26 @@ where
                     Some(Err(e)) => break read_error(e.into()),
                 };
                 last_heard = Instant::now();
+                if matches!(frame, Message::Text(_) | Message::Binary(_) | Message::Ping(_)) {
+                    if !rate.admit() {
+                        continue;
+                    }
+                    session.report_refused(rate.take_refused(), limits);
+                }
                 match frame {
                     Message::Text(text) => {
-                        if !bucket.take(Instant::now()) {
-                            session.error(ErrorCode::RateLimited, "Too many messages; this one was not processed. Slow down.");
-                        } else if text.len() > limits.max_message_bytes {
+                        if text.len() > limits.max_message_bytes {
                             let msg = format!("The message has {} bytes; the limit is {}. It was not processed.", text.len(), limits.max_message_bytes);
                             session.error(ErrorCode::TooLarge, &msg);
-                        } else {
-                            if session.handle(text.as_str()) {
-                                join_deadline = tokio::time::Instant::now() + limits.join_timeout;
-                            }
+                        } else if session.handle(text.as_str()) {
+                            join_deadline = tokio::time::Instant::now() + limits.join_timeout;
                         }
                     }
                     Message::Binary(_) => {
-                        if bucket.take(Instant::now()) {
-                            session.error(ErrorCode::BadMessage, "Binary frames are not part of the protocol; send JSON text.");
-                        } else {
-                            session.error(ErrorCode::RateLimited, "Too many messages; this one was not processed. Slow down.");
-                        }
+                        session.error(ErrorCode::BadMessage, "Binary frames are not part of the protocol; send JSON text.");
                     }
                     Message::Close(_) => break End::ClientClosed,
+                    // WebSocket pings are answered by the WebSocket layer itself.
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }
@@ -223,6 +225,11 @@ where
     Ok((bytes, closing))
 }
 
+/// A deadline for a timer branch that is switched off.
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400)
+}
+
 fn read_error(e: axum::Error) -> End {
     let inner = e.into_inner();
     match inner.downcast_ref::<tungstenite::Error>() {
@@ -248,7 +255,25 @@ impl Session<'_> {
     }
 
     fn error(&self, code: ErrorCode, message: &str) {
-        self.send(&ServerMessage::Error { code, message });
+        self.send(&ServerMessage::Error {
+            code,
+            message,
+            refused: None,
+        });
+    }
+
+    /// One `rate-limited` reply for every message refused since the last one.
+    fn report_refused(&self, refused: Option<u64>, limits: &crate::Limits) {
+        let Some(n) = refused else { return };
+        let message = format!(
+            "{n} message(s) were not processed: this connection may send {} a second, in bursts of {}. Slow down.",
+            limits.rate_per_sec, limits.rate_burst
+        );
+        self.send(&ServerMessage::Error {
+            code: ErrorCode::RateLimited,
+            message: &message,
+            refused: Some(n),
+        });
     }
 
     /// Acts on one text frame. Returns true when the session just left a room or was refused

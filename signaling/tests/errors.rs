@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Server;
+use common::{Client, Server};
 use futures_util::SinkExt;
 use serde_json::json;
 use signaling::Config;
@@ -197,29 +197,113 @@ async fn message_size_limit_is_configurable() {
     client.expect_error("too-large").await;
 }
 
-#[tokio::test]
-async fn flooding_is_answered_rate_limited_never_dropped_silently() {
-    let server = Server::start().await;
-    let mut client = server.client().await;
-    let sent = 400;
-    for _ in 0..sent {
-        client.send_text(r#"{"type":"ping"}"#).await;
-    }
-    let (mut pongs, mut limited) = (0, 0);
-    for _ in 0..sent {
+/// Reads `client`'s replies to `sent` pings: pongs and `rate-limited` errors, whose `refused`
+/// counts stand for the others. Returns (pongs, refused, rate-limited replies).
+async fn tally_pings(client: &mut Client, sent: u64) -> (u64, u64, u64) {
+    let (mut pongs, mut refused, mut replies) = (0, 0, 0);
+    while pongs + refused < sent {
         let msg = client.recv().await;
         match (msg["type"].as_str(), msg["code"].as_str()) {
             (Some("pong"), _) => pongs += 1,
-            (Some("error"), Some("rate-limited")) => limited += 1,
+            (Some("error"), Some("rate-limited")) => {
+                refused += msg["refused"]
+                    .as_u64()
+                    .expect("a count of refused messages");
+                replies += 1;
+            }
             _ => panic!("unexpected {msg}"),
         }
     }
-    assert_eq!(pongs + limited, sent, "every message got an answer");
-    assert!(pongs >= 200, "the burst goes through: {pongs}");
-    assert!(limited >= 100, "the excess is refused: {limited}");
+    assert_eq!(pongs + refused, sent, "every message is accounted for once");
+    (pongs, refused, replies)
+}
+
+#[tokio::test]
+async fn a_burst_of_10000_pings_gets_its_refusals_and_keeps_the_connection() {
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    let sent = 10_000;
+    for _ in 0..sent {
+        client.send_text(r#"{"type":"ping"}"#).await;
+    }
+    let (pongs, refused, replies) = tally_pings(&mut client, sent).await;
+    assert!(pongs >= 200, "the burst allowance goes through: {pongs}");
+    assert!(refused >= 9_000, "the excess is refused: {refused}");
+    assert!(
+        replies < 100,
+        "refusals are reported per burst: {replies} replies"
+    );
     // The bucket refills at the sustained rate.
     tokio::time::sleep(Duration::from_millis(200)).await;
     client.assert_usable().await;
+}
+
+#[tokio::test]
+async fn a_burst_of_10000_signals_is_relayed_up_to_the_limit_and_the_rest_reported() {
+    let server = Server::start().await;
+    let (mut ada, _) = server.joined("r", "Ada").await;
+    let (mut bob, wb) = server.joined("r", "Bob").await;
+    ada.recv_type("peer-joined").await;
+    let sent = 10_000;
+    let frame = json!({"type": "signal", "to": common::id(&wb), "data": {"kind": "candidate"}});
+    for _ in 0..sent {
+        ada.send(frame.clone()).await;
+    }
+    // Signals that went through get no reply; a ping once the bucket has refilled ends the count.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ada.send(json!({"type": "ping"})).await;
+    let mut refused = 0;
+    loop {
+        let msg = ada.recv().await;
+        match (msg["type"].as_str(), msg["code"].as_str()) {
+            (Some("pong"), _) => break,
+            (Some("error"), Some("rate-limited")) => {
+                refused += msg["refused"]
+                    .as_u64()
+                    .expect("a count of refused messages")
+            }
+            _ => panic!("unexpected {msg}"),
+        }
+    }
+    let relayed = sent - refused;
+    assert!(
+        relayed >= 200,
+        "the burst allowance goes through: {relayed}"
+    );
+    for _ in 0..relayed {
+        bob.recv_type("signal").await;
+    }
+    // Exactly those: Bob's next message is his own pong.
+    bob.assert_usable().await;
+}
+
+#[tokio::test]
+async fn websocket_ping_frames_count_against_the_rate_limit() {
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    for _ in 0..10_000 {
+        client
+            .ws
+            .send(Message::Ping(vec![7].into()))
+            .await
+            .expect("send");
+    }
+    // Past the burst allowance they are refused and reported, a few reports for the whole burst;
+    // a text ping once the bucket has refilled ends the count.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client.send(json!({"type": "ping"})).await;
+    let mut refused = 0;
+    loop {
+        let msg = client.recv().await;
+        match (msg["type"].as_str(), msg["code"].as_str()) {
+            (Some("pong"), _) => break,
+            (Some("error"), Some("rate-limited")) => {
+                refused += msg["refused"].as_u64().expect("a count")
+            }
+            _ => panic!("unexpected {msg}"),
+        }
+    }
+    assert!(refused >= 9_000, "refused {refused} of 10,000");
 }
 
 #[tokio::test]
