@@ -64,6 +64,10 @@ pub struct Limits {
     pub heartbeat_interval: Duration,
     /// A peer from which nothing (not even a pong) arrived for this long is dropped.
     pub peer_timeout: Duration,
+    /// Time a message may take to arrive whole: a peer whose bytes have not formed a complete
+    /// message for this long (a fragmented message left unfinished, a frame sent a byte at a time)
+    /// is dropped, whatever control frames it sends meanwhile.
+    pub message_timeout: Duration,
     /// Messages allowed per second, sustained.
     pub rate_per_sec: f64,
     /// Messages allowed in a burst above the sustained rate.
@@ -93,6 +97,7 @@ impl Default for Limits {
             join_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(10),
             peer_timeout: Duration::from_secs(30),
+            message_timeout: Duration::from_secs(10),
             rate_per_sec: 50.0,
             rate_burst: 200.0,
             send_queue: 256,

@@ -1,13 +1,14 @@
 //! HTTP routes: the WebSocket upgrade (with the origin check and connection cap), `/ice-servers`,
 //! `/healthz`, and the embedded UI.
 
+use crate::server::Activity;
 use crate::state::AppState;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use include_dir::{include_dir, Dir};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 async fn websocket(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer_addr): ConnectInfo<SocketAddr>,
+    activity: Option<Extension<Arc<Activity>>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -77,8 +79,9 @@ async fn websocket(
     };
     let max = state.config.limits.max_message_bytes;
     // Frames past the soft limit get a `too-large` reply and the connection lives on; only frames
-    // far past it are refused by the WebSocket layer itself, which closes with 1009.
-    let hard_max = max.saturating_mul(4).max(max + 16 * 1024);
+    // past it by more than 16 KiB are refused by the WebSocket layer itself, which closes with
+    // 1009. The same bound holds a message sent in fragments while it is unfinished.
+    let hard_max = max.saturating_add(16 * 1024);
     let token = state.sessions.token();
     upgrade
         // tungstenite reserves its read buffer per connection; signaling frames are small, and
@@ -88,7 +91,8 @@ async fn websocket(
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .on_upgrade(move |socket| async move {
-            crate::session::run(socket, state, client).await;
+            let activity = activity.map(|Extension(a)| a);
+            crate::session::run(socket, state, client, activity).await;
             drop((slot, token));
         })
 }

@@ -55,6 +55,10 @@ struct Args {
     /// Seconds a connection may stay without joining a room.
     #[arg(long, env = "JOIN_TIMEOUT_SECS", default_value_t = Limits::default().join_timeout.as_secs())]
     join_timeout_secs: u64,
+    /// Seconds a message may take to arrive whole (all fragments of it); past it the connection
+    /// is closed with 1008.
+    #[arg(long, env = "MESSAGE_TIMEOUT_SECS", default_value_t = Limits::default().message_timeout.as_secs())]
+    message_timeout_secs: u64,
     /// Messages per second allowed per connection, sustained.
     #[arg(long, env = "RATE_PER_SEC", default_value_t = Limits::default().rate_per_sec)]
     rate_per_sec: f64,
@@ -114,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
             idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
             shutdown_timeout: Duration::from_secs(args.shutdown_timeout_secs),
             join_timeout: Duration::from_secs(args.join_timeout_secs),
+            message_timeout: Duration::from_secs(args.message_timeout_secs.max(1)),
             rate_per_sec: args.rate_per_sec,
             rate_burst: args.rate_burst.max(1.0),
             send_queue_bytes: args.send_queue_bytes,

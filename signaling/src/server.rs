@@ -66,18 +66,24 @@ pub(crate) async fn run(
                 }
             },
         };
+        let activity = Arc::new(Activity::new());
+        let seen = Arc::clone(&activity);
         let service = app
             .clone()
             .map_request(move |mut request: hyper::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(addr));
+                request.extensions_mut().insert(Arc::clone(&seen));
                 request
             });
         tasks.spawn(connection(
             stream,
+            activity,
             TowerToHyperService::new(service),
             slot,
-            limits.header_timeout,
-            limits.idle_timeout,
+            HttpTimeouts {
+                header: limits.header_timeout,
+                idle: limits.idle_timeout,
+            },
             finish.clone(),
             state.hard_stop.clone(),
         ));
@@ -108,14 +114,21 @@ pub(crate) async fn run(
     Ok(())
 }
 
+/// `Limits::header_timeout` and `Limits::idle_timeout`, for each connection.
+#[derive(Clone, Copy)]
+struct HttpTimeouts {
+    header: Duration,
+    idle: Duration,
+}
+
 /// Serves one TCP connection until it closes, upgrades to a WebSocket, is idle too long, is
 /// evicted to make room for a newer one, or the server stops.
 async fn connection<S>(
     stream: TcpStream,
+    activity: Arc<Activity>,
     service: TowerToHyperService<S>,
     slot: Slot,
-    header_timeout: Duration,
-    idle_timeout: Duration,
+    timeouts: HttpTimeouts,
     finish: CancellationToken,
     hard_stop: CancellationToken,
 ) where
@@ -128,18 +141,17 @@ async fn connection<S>(
         + 'static,
     S::Future: Send + 'static,
 {
-    let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Metered {
         inner: stream,
         activity: Arc::clone(&activity),
     });
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(timeouts.header);
     let mut conn = Box::pin(http.serve_connection(io, service).with_upgrades());
     let mut finishing = false;
     loop {
-        let idle_at = activity.last() + idle_timeout;
+        let idle_at = activity.last() + timeouts.idle;
         tokio::select! {
             served = conn.as_mut() => {
                 if let Err(e) = served {
@@ -157,7 +169,7 @@ async fn connection<S>(
             }
             () = hard_stop.cancelled() => break,
             () = tokio::time::sleep_until(idle_at) => {
-                if activity.last() + idle_timeout <= Instant::now() {
+                if activity.last() + timeouts.idle <= Instant::now() {
                     tracing::debug!("closed an idle HTTP connection");
                     break;
                 }
@@ -242,11 +254,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// When a connection last moved a byte either way.
-struct Activity {
+/// What a connection's socket has done: when it last moved a byte either way (for the idle
+/// timeout) and how many bytes it has read (for the session's bound on unfinished messages). The
+/// socket keeps counting after an upgrade; handlers find this in the request's extensions.
+pub(crate) struct Activity {
     start: Instant,
     /// Milliseconds after `start`.
     last_ms: AtomicU64,
+    read: AtomicU64,
 }
 
 impl Activity {
@@ -254,7 +269,13 @@ impl Activity {
         Activity {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
+            read: AtomicU64::new(0),
         }
+    }
+
+    /// Bytes read from the socket so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
     }
 
     fn touch(&self) {
@@ -267,7 +288,7 @@ impl Activity {
     }
 }
 
-/// A socket that records when bytes last moved, for the idle timeout.
+/// A socket that records its [`Activity`].
 struct Metered<T> {
     inner: T,
     activity: Arc<Activity>,
@@ -281,7 +302,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for Metered<T> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
+        let read = buf.filled().len().saturating_sub(before);
+        if read > 0 {
+            self.activity.read.fetch_add(read as u64, Ordering::Relaxed);
             self.activity.touch();
         }
         polled

@@ -6,6 +6,7 @@
 use crate::protocol::{ClientMessage, ErrorCode, PeerId, ServerMessage};
 use crate::rate::RateLimit;
 use crate::rooms::{frame_len, JoinError, Outbox, Queued, RelayError};
+use crate::server::Activity;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -34,14 +35,19 @@ enum End {
     ServerShutdown,
     JoinTimeout,
     Unresponsive,
+    UnfinishedMessage,
     SlowReader,
     FrameTooLarge,
     ReadError,
 }
 
 /// Runs one connection until the client leaves, misbehaves, or the server shuts down.
-pub(crate) async fn run<S, E>(socket: S, state: Arc<AppState>, client: String)
-where
+pub(crate) async fn run<S, E>(
+    socket: S,
+    state: Arc<AppState>,
+    client: String,
+    activity: Option<Arc<Activity>>,
+) where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: Into<axum::Error>,
     <S as Sink<Message>>::Error: std::fmt::Display,
@@ -70,6 +76,10 @@ where
         limits.heartbeat_interval,
     );
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut arrivals = activity.map(Arrivals::new);
+    let check_every = (limits.message_timeout / 4).max(std::time::Duration::from_millis(10));
+    let mut arrival_check = interval_at(tokio::time::Instant::now() + check_every, check_every);
+    arrival_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tracing::debug!(%client, "connected");
 
     let end = loop {
@@ -86,6 +96,11 @@ where
                 }
                 outbox.deliver(Message::Ping(Default::default()));
             }
+            _ = arrival_check.tick(), if arrivals.is_some() => {
+                if arrivals.as_mut().is_some_and(|a| a.stalled(limits.message_timeout)) {
+                    break End::UnfinishedMessage;
+                }
+            }
             () = sleep_until(rate.report_at().unwrap_or_else(far_future)), if rate.report_at().is_some() => {
                 session.report_refused(rate.take_refused(), limits);
             }
@@ -96,6 +111,9 @@ where
                     Some(Err(e)) => break read_error(e.into()),
                 };
                 last_heard = Instant::now();
+                if let Some(arrivals) = &mut arrivals {
+                    arrivals.frame(&frame);
+                }
                 if matches!(frame, Message::Text(_) | Message::Binary(_) | Message::Ping(_)) {
                     if !rate.admit() {
                         continue;
@@ -131,6 +149,9 @@ where
             close_code::POLICY,
             "Nothing heard from this client in time.",
         )),
+        End::UnfinishedMessage => {
+            Some((close_code::POLICY, "A message stayed unfinished too long."))
+        }
         End::FrameTooLarge => Some((close_code::TOO_BIG, "The message is too large.")),
         End::ClientClosed => None,
         // The socket is broken or its reader stopped: nothing more can usefully be written.
@@ -223,6 +244,63 @@ where
         sink.flush().await?;
     }
     Ok((bytes, closing))
+}
+
+/// Notices a message that takes too long to arrive: bytes read from the socket that have not
+/// become a frame the session has seen. The WebSocket layer holds such bytes (a fragmented message,
+/// a frame still arriving) where the session cannot see them, so they are counted from the
+/// socket's side.
+///
+/// While a message is unfinished no other data message can complete (RFC 6455 section 5.4), only
+/// control frames, whose size on the wire is exact. So each completed data message accounts for
+/// everything read so far (at most one read chunk of the next frame comes with it), and from then
+/// on only control frames account for bytes.
+struct Arrivals {
+    activity: Arc<Activity>,
+    /// Bytes of the socket's stream that the frames seen so far account for.
+    accounted: u64,
+    /// Since when bytes have been waiting to become a frame.
+    waiting_since: Option<Instant>,
+}
+
+impl Arrivals {
+    fn new(activity: Arc<Activity>) -> Self {
+        Arrivals {
+            accounted: activity.bytes_read(),
+            activity,
+            waiting_since: None,
+        }
+    }
+
+    /// A whole frame arrived.
+    fn frame(&mut self, frame: &Message) {
+        match frame {
+            Message::Text(_) | Message::Binary(_) => {
+                self.accounted = self.activity.bytes_read();
+                self.waiting_since = None;
+            }
+            // Control frames: 2 header bytes, a 4-byte mask, and at most 125 bytes of payload.
+            Message::Ping(p) | Message::Pong(p) => self.accounted += 6 + p.len() as u64,
+            Message::Close(c) => {
+                self.accounted += 6 + c.as_ref().map_or(0, |c| 2 + c.reason.len() as u64)
+            }
+        }
+    }
+
+    /// Whether bytes have waited `timeout` or longer to become a frame.
+    fn stalled(&mut self, timeout: std::time::Duration) -> bool {
+        let read = self.activity.bytes_read();
+        // Frames that came with a data message's last read chunk were accounted for already.
+        self.accounted = self.accounted.min(read);
+        if read == self.accounted {
+            self.waiting_since = None;
+            return false;
+        }
+        self.waiting_since
+            .get_or_insert_with(Instant::now)
+            .elapsed()
+            >= timeout
+    }
 }
 
 /// A deadline for a timer branch that is switched off.

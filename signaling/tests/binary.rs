@@ -220,6 +220,7 @@ fn help_documents_every_flag_and_variable() {
         "MAX_PEERS_PER_ROOM",
         "MAX_CONNECTIONS",
         "JOIN_TIMEOUT_SECS",
+        "MESSAGE_TIMEOUT_SECS",
         "RATE_PER_SEC",
         "RATE_BURST",
         "MAX_HTTP_CONNECTIONS",
