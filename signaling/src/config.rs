@@ -13,6 +13,12 @@ pub struct Config {
     pub limits: Limits,
     /// Origins allowed besides the page's own and the desktop app's (exact `scheme://host[:port]`).
     pub allowed_origins: Vec<String>,
+    /// Host names (or addresses) clients may reach this server by, with or without a port, e.g.
+    /// `hearth.example.org`; other `Host` headers get 403 on every route but `/healthz`, so a web
+    /// page on a DNS-rebinding domain cannot talk to a server on loopback or the LAN. Empty: any
+    /// host. A server on this computer or a LAN lists [`crate::LOOPBACK_HOSTS`], its addresses and
+    /// its mDNS name.
+    pub allowed_hosts: Vec<String>,
     /// Believe `X-Forwarded-For` / `X-Forwarded-Host` (only behind a reverse proxy that sets them).
     pub trust_proxy: bool,
     /// Serve the embedded UI at `/`.
@@ -28,6 +34,7 @@ impl Default for Config {
             ice: IceConfig::default(),
             limits: Limits::default(),
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             trust_proxy: false,
             serve_ui: true,
             only_rooms: None,

@@ -1,11 +1,12 @@
 //! HTTP routes: the WebSocket upgrade (with the origin check and connection cap), `/ice-servers`,
-//! `/healthz`, and the embedded UI.
+//! `/healthz`, and the embedded UI; the host-name check in front of all but `/healthz`.
 
 use crate::server::Activity;
 use crate::state::AppState;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -31,15 +32,73 @@ pub const DESKTOP_ORIGINS: [&str; 3] = [
     "https://tauri.localhost",
 ];
 
+/// Names the desktop app's own webview and the machine itself use for a server on this computer.
+pub const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new()
         .route("/ws", get(websocket))
-        .route("/ice-servers", get(ice_servers))
-        .route("/healthz", get(healthz));
+        .route("/ice-servers", get(ice_servers));
     if state.config.serve_ui {
         router = router.fallback(get(ui_file));
     }
-    router.with_state(state)
+    router
+        // Only on the routes above: health checks may name the server however they like.
+        .layer(middleware::from_fn_with_state(state.clone(), check_host))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+/// Refuses requests whose `Host` (or trusted `X-Forwarded-Host`) is not one of
+/// `Config::allowed_hosts`, when that list is set: a page on a rebinding domain, pointed by DNS at
+/// this server, is refused although its `Origin` matches its `Host`.
+async fn check_host(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let allowed = &state.config.allowed_hosts;
+    if allowed.is_empty() {
+        return next.run(request).await;
+    }
+    let host = request_host(request.headers(), state.config.trust_proxy);
+    let known = host.is_some_and(|host| {
+        let name = host_name(host);
+        allowed
+            .iter()
+            .any(|a| host_name(a).eq_ignore_ascii_case(name))
+    });
+    if known {
+        return next.run(request).await;
+    }
+    let host = host.unwrap_or("(none)");
+    tracing::warn!(%host, path = %request.uri().path(), "refused a request for another host name");
+    (
+        StatusCode::FORBIDDEN,
+        format!("This server does not answer to the host name {host:?}.\n"),
+    )
+        .into_response()
+}
+
+/// The host the client asked for: `X-Forwarded-Host` behind a trusted proxy, else `Host`.
+fn request_host(headers: &HeaderMap, trust_proxy: bool) -> Option<&str> {
+    trust_proxy
+        .then(|| headers.get("x-forwarded-host"))
+        .flatten()
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|h| h.to_str().ok())
+}
+
+/// The name in a `Host` value or an allow-list entry, without port, brackets or final dot:
+/// `[::1]:7878` → `::1`, `Example.org.:443` → `Example.org`.
+fn host_name(authority: &str) -> &str {
+    let authority = authority.trim();
+    let name = if let Some(rest) = authority.strip_prefix('[') {
+        rest.split_once(']').map_or(rest, |(inside, _)| inside)
+    } else if authority.matches(':').count() == 1 {
+        authority
+            .split_once(':')
+            .map_or(authority, |(name, _)| name)
+    } else {
+        authority
+    };
+    name.strip_suffix('.').unwrap_or(name)
 }
 
 async fn websocket(
@@ -179,11 +238,7 @@ fn check_origin(headers: &HeaderMap, allowed: &[String], trust_proxy: bool) -> R
     {
         return Ok(());
     }
-    let host = trust_proxy
-        .then(|| headers.get("x-forwarded-host"))
-        .flatten()
-        .or_else(|| headers.get(header::HOST))
-        .and_then(|h| h.to_str().ok());
+    let host = request_host(headers, trust_proxy);
     let origin_authority = origin.split_once("://").map(|(_, rest)| rest);
     match (origin_authority, host) {
         (Some(authority), Some(host)) if authority.eq_ignore_ascii_case(host) => Ok(()),
@@ -249,6 +304,20 @@ mod tests {
         ]);
         assert!(check_origin(&proxied, none, true).is_ok());
         assert!(check_origin(&proxied, none, false).is_err());
+    }
+
+    #[test]
+    fn host_names_drop_port_brackets_and_final_dot() {
+        for (authority, name) in [
+            ("localhost:7878", "localhost"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("[::1]:7878", "::1"),
+            ("::1", "::1"),
+            ("Example.org.:443", "Example.org"),
+            ("hearth.local", "hearth.local"),
+        ] {
+            assert_eq!(host_name(authority), name, "{authority}");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod session;
 mod state;
 
 pub use config::{Config, Limits};
-pub use http::DESKTOP_ORIGINS;
+pub use http::{DESKTOP_ORIGINS, LOOPBACK_HOSTS};
 pub use ice::{IceConfig, IceConfigError, IceServer};
 pub use server::{raise_open_file_limit, RESERVED_DESCRIPTORS};
 

@@ -76,6 +76,10 @@ struct Args {
     /// The page's own origin and the desktop app are always allowed.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// Host names clients reach this server by, comma-separated (e.g. hearth.example.org); requests
+    /// naming another host get 403 (DNS-rebinding protection). Without it any host is accepted.
+    #[arg(long, env = "PUBLIC_HOSTS", value_delimiter = ',')]
+    public_host: Vec<String>,
     /// Behind a reverse proxy: take the client address from X-Forwarded-For and the host from
     /// X-Forwarded-Host.
     #[arg(long, env = "TRUST_PROXY")]
@@ -131,10 +135,23 @@ async fn main() -> anyhow::Result<()> {
             .map(|o| o.trim().to_owned())
             .filter(|o| !o.is_empty())
             .collect(),
+        allowed_hosts: args
+            .public_host
+            .into_iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect(),
         trust_proxy: args.trust_proxy,
         serve_ui: true,
         only_rooms: None,
     };
+
+    if config.allowed_hosts.is_empty() {
+        tracing::warn!(
+            "any Host header is accepted; list the names this server is reached by with \
+             --public-host (PUBLIC_HOSTS) so that pages on other domains pointed at it are refused"
+        );
+    }
 
     // Watch for signals before saying we listen: a script may send one as soon as it reads that.
     let shutdown = shutdown_signal().context("could not watch for SIGINT and SIGTERM")?;

@@ -231,6 +231,8 @@ fn help_documents_every_flag_and_variable() {
         "DRAIN_TIMEOUT_SECS",
         "ALLOWED_ORIGINS",
         "TRUST_PROXY",
+        "--public-host",
+        "PUBLIC_HOSTS",
         "STUN_SERVER_ID",
         "TURN_URLS",
         "TURN_USERNAME",
