@@ -124,7 +124,8 @@ pub enum ErrorCode {
     AlreadyJoined,
     /// The room name is not 1 to 64 of `[A-Za-z0-9_-]`.
     BadRoom,
-    /// The display name is empty after trimming, too long, or has control characters.
+    /// The display name is empty after trimming, too long, has control or format characters, or
+    /// shows nothing.
     BadName,
     /// The room already holds its maximum number of peers.
     RoomFull,
@@ -256,7 +257,10 @@ pub fn validate_room(room: &str) -> Result<(), ParseError> {
     }
 }
 
-/// Checks and trims a display name: 1 to 64 characters, no control characters.
+/// Checks and trims a display name: 1 to 64 characters, at least one of them visible, and no
+/// control characters, no format characters (Unicode category Cf: zero-width characters, bidi
+/// overrides and isolates, soft hyphens) and no line or paragraph separators, so that a name shows
+/// as what it is and cannot reorder or hide the text around it.
 pub fn validate_name(name: &str) -> Result<String, ParseError> {
     let trimmed = name.trim();
     let len = trimmed.chars().count();
@@ -265,12 +269,72 @@ pub fn validate_name(name: &str) -> Result<String, ParseError> {
             "A display name is 1 to 64 characters (spaces around it do not count).".into(),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
+    if let Some(c) = trimmed
+        .chars()
+        .find(|&c| c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
+        return Err(ParseError::BadName(format!(
+            "A display name cannot contain control or invisible formatting characters (it has U+{:04X}).",
+            u32::from(c)
+        )));
+    }
+    if !trimmed.chars().any(is_visible) {
         return Err(ParseError::BadName(
-            "A display name cannot contain control characters.".into(),
+            "A display name needs at least one visible character.".into(),
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Unicode general category Cf (format), as of Unicode 15.1.
+fn is_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
+/// Whether a character shows as something: not a space, and not one of the characters that are
+/// letters or marks to Unicode but draw nothing (Hangul fillers, the blank Braille pattern,
+/// combining grapheme joiner, variation selectors, Mongolian and Khmer invisibles).
+fn is_visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !c.is_control()
+        && !is_format(c)
+        && !matches!(
+            u32::from(c),
+            0x034F
+                | 0x115F
+                | 0x1160
+                | 0x17B4
+                | 0x17B5
+                | 0x180B..=0x180F
+                | 0x2800
+                | 0x3164
+                | 0xFE00..=0xFE0F
+                | 0xFFA0
+                | 0xE0100..=0xE01EF
+        )
 }
 
 #[cfg(test)]
@@ -452,6 +516,29 @@ mod tests {
         );
         assert!(validate_name(&"é".repeat(64)).is_ok());
         assert!(validate_name(&"é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn names_that_hide_or_reorder_text_are_refused() {
+        for name in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}",
+            "Ada\u{202E}evil",
+            "Ada\u{2066}x\u{2069}",
+            "Ad\u{00AD}a",
+            "\u{FEFF}Ada",
+            "\u{3164}",
+            "\u{3164}\u{3164}",
+            "\u{115F}\u{1160}",
+            "\u{2800}",
+            "Ada\u{2028}Bob",
+        ] {
+            let err = validate_name(name).expect_err(name);
+            assert_eq!(err.code(), ErrorCode::BadName, "{name:?}");
+        }
+        for name in ["Ada", "李雷", "Zoë", "a\u{0301}", "🙂", "مرحبا", "אבי"] {
+            assert!(validate_name(name).is_ok(), "{name:?}");
+        }
     }
 
     proptest! {

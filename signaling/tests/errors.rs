@@ -93,6 +93,11 @@ async fn bad_names_are_refused() {
         json!("x".repeat(65)),
         json!(3),
         json!("bell\u{7}"),
+        json!("\u{200B}\u{200D}"),
+        json!("Ada\u{202E}gnp.exe"),
+        json!("x\u{2066}y\u{2069}"),
+        json!("Ad\u{AD}a"),
+        json!("\u{3164}"),
     ] {
         client
             .send(json!({"type": "join", "room": "r", "name": name}))
