@@ -175,8 +175,18 @@ struct Frame<'a> {
     name: Option<&'a RawValue>,
     #[serde(borrow)]
     to: Option<&'a RawValue>,
-    #[serde(borrow)]
+    /// `null` is a value like any other here, so it is kept (plain `Option` would read it as
+    /// absent).
+    #[serde(borrow, default, deserialize_with = "present")]
     data: Option<&'a RawValue>,
+}
+
+/// Reads a field that is there, whatever its value, including `null`.
+fn present<'de, D>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    <&RawValue>::deserialize(deserializer).map(Some)
 }
 
 impl ClientMessage {
@@ -372,6 +382,14 @@ mod tests {
                     r#"{"type":"signal","to":"abc","data":{"b" : 1, "a":[1.0e3, "\u00e9"]}}"#
                 );
             }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn signal_data_may_be_null() {
+        match ClientMessage::parse(r#"{"type":"signal","data":null}"#) {
+            Ok(ClientMessage::Signal { to: None, data }) => assert_eq!(data.get(), "null"),
             other => panic!("unexpected {other:?}"),
         }
     }

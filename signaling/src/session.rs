@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 /// Close codes this server sends (RFC 6455 section 7.4.1).
 mod close_code {
     pub const GOING_AWAY: u16 = 1001;
+    pub const INVALID_DATA: u16 = 1007;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
 }
@@ -38,6 +39,7 @@ enum End {
     UnfinishedMessage,
     SlowReader,
     FrameTooLarge,
+    InvalidUtf8,
     ReadError,
 }
 
@@ -153,6 +155,7 @@ pub(crate) async fn run<S, E>(
             Some((close_code::POLICY, "A message stayed unfinished too long."))
         }
         End::FrameTooLarge => Some((close_code::TOO_BIG, "The message is too large.")),
+        End::InvalidUtf8 => Some((close_code::INVALID_DATA, "A text frame was not UTF-8.")),
         End::ClientClosed => None,
         // The socket is broken or its reader stopped: nothing more can usefully be written.
         End::SlowReader | End::ReadError => {
@@ -312,6 +315,7 @@ fn read_error(e: axum::Error) -> End {
     let inner = e.into_inner();
     match inner.downcast_ref::<tungstenite::Error>() {
         Some(tungstenite::Error::Capacity(_)) => End::FrameTooLarge,
+        Some(tungstenite::Error::Utf8(_)) => End::InvalidUtf8,
         _ => {
             tracing::debug!(error = %inner, "read failed");
             End::ReadError

@@ -1,5 +1,6 @@
-//! Messages sent in pieces: an unfinished message is bounded in size by the message limit and in
-//! time by the message timeout, whatever control frames the client sends meanwhile.
+//! Frames as the WebSocket layer sees them: an unfinished message is bounded in size by the
+//! message limit and in time by the message timeout, whatever control frames the client sends
+//! meanwhile; a text frame must be UTF-8.
 
 mod common;
 
@@ -80,4 +81,18 @@ async fn an_unfinished_message_past_the_message_limit_is_closed_with_1009() {
     }
     let close = client.recv_close().await.expect("a close frame");
     assert_eq!(u16::from(close.code), 1009);
+}
+
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_is_closed_with_1007() {
+    let server = Server::start().await;
+    let (mut ada, _) = server.joined("r", "Ada").await;
+    let (mut bob, _) = server.joined("r", "Bob").await;
+    ada.recv_type("peer-joined").await;
+    let bad = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+    ada.ws.send(Message::Frame(bad)).await.expect("send");
+    let close = ada.recv_close().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1007);
+    bob.recv_type("peer-left").await;
+    bob.assert_usable().await;
 }
