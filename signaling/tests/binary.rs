@@ -285,6 +285,96 @@ fn behind_a_proxy_logs_the_forwarded_client_address() {
     assert!(stderr.contains("203.0.113.7"), "{stderr}");
 }
 
+/// The server's peak resident memory (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+fn readers_that_stall_while_pinging_are_dropped_and_memory_stays_bounded() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempdir();
+    let mut server = start(
+        &dir,
+        &[
+            ("DRAIN_TIMEOUT_SECS", "1"),
+            ("RATE_PER_SEC", "1000000"),
+            ("RATE_BURST", "1000000"),
+            ("RUST_LOG", "warn"),
+        ],
+    );
+    let ws_url = server.url.replace("http://", "ws://") + "/ws";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let joined = |room: String| {
+        let ws_url = ws_url.clone();
+        async move {
+            let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
+                .await
+                .expect("connect");
+            let join = format!(r#"{{"type":"join","room":"{room}","name":"x"}}"#);
+            ws.send(Message::text(join)).await.expect("send");
+            let welcome = ws.next().await.expect("frame").expect("ok");
+            let welcome: serde_json::Value =
+                serde_json::from_str(welcome.to_text().expect("text")).expect("json");
+            (ws, welcome["id"].as_str().expect("id").to_owned())
+        }
+    };
+    runtime.block_on(async {
+        let mut senders = Vec::new();
+        for room in 0..8 {
+            let (mut ada, _) = joined(format!("room{room}")).await;
+            let (bob, bob_id) = joined(format!("room{room}")).await;
+            let _peer_joined = ada.next().await;
+            // Bob never reads again but pings every 50 ms.
+            let (mut bob_sink, bob_unread) = bob.split();
+            tokio::spawn(async move {
+                let _unread = bob_unread;
+                while bob_sink.send(Message::Ping(vec![1].into())).await.is_ok() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            });
+            senders.push(tokio::spawn(async move {
+                // 12 MiB for Bob: past the socket buffers and, in the server, past 1 MiB queued.
+                let chunk = "c".repeat(60 * 1024);
+                let signal = format!(r#"{{"type":"signal","to":"{bob_id}","data":"{chunk}"}}"#);
+                for _ in 0..200 {
+                    ada.send(Message::text(signal.clone())).await.expect("send");
+                }
+                // Whatever went through, Bob is gone within the patience.
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+                loop {
+                    let frame = tokio::time::timeout_at(deadline, ada.next())
+                        .await
+                        .expect("peer-left within 10 s")
+                        .expect("open")
+                        .expect("frame");
+                    if frame.to_text().is_ok_and(|t| t.contains("peer-left")) {
+                        break;
+                    }
+                }
+            }));
+        }
+        for sender in senders {
+            sender.await.expect("the stalled reader was dropped");
+        }
+    });
+    let peak_mib = peak_rss_kib(server.child.id()) / 1024;
+    signal(&server.child, "TERM");
+    wait_exit(&mut server.child);
+    // 8 readers could pin 8 × 256 frames of 60 KiB (120 MiB) under the frame bound alone.
+    assert!(peak_mib < 48, "peak RSS {peak_mib} MiB");
+}
+
 fn tempdir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "hearth-signaling-{}-{}",
