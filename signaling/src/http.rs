@@ -2,6 +2,7 @@
 //! `/healthz`, and the embedded UI; the host-name check in front of all but `/healthz`.
 
 use crate::server::Activity;
+use crate::slots::Handover;
 use crate::state::AppState;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Request, State};
@@ -105,6 +106,7 @@ async fn websocket(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer_addr): ConnectInfo<SocketAddr>,
     activity: Option<Extension<Arc<Activity>>>,
+    handover: Option<Extension<Handover>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -142,6 +144,9 @@ async fn websocket(
     // 1009. The same bound holds a message sent in fragments while it is unfinished.
     let hard_max = max.saturating_add(16 * 1024);
     let token = state.sessions.token();
+    // The connection's descriptor now belongs to the WebSocket, taken here rather than after the
+    // upgrade, when the HTTP side may already have given it back.
+    let descriptor = handover.and_then(|Extension(h)| h.take());
     upgrade
         // tungstenite reserves its read buffer per connection; signaling frames are small, and
         // the buffer grows for the rare large one.
@@ -152,7 +157,7 @@ async fn websocket(
         .on_upgrade(move |socket| async move {
             let activity = activity.map(|Extension(a)| a);
             crate::session::run(socket, state, client, activity).await;
-            drop((slot, token));
+            drop((slot, token, descriptor));
         })
 }
 

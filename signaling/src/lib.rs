@@ -9,6 +9,7 @@
 //! - [`config`]: limits and policy handed to [`serve`].
 //! - `server`: the accept loop: HTTP timeouts, the cap on open TCP connections, shutdown with a
 //!   deadline, the open-file limit.
+//! - `slots`: room for client sockets: descriptors, the HTTP connection cap and its evictions.
 //! - `http`: routes, origin check, WebSocket cap, the embedded UI.
 //! - `session`: one task per connection, enforcing the limits.
 //! - `rooms`: the room registry and non-blocking delivery.
@@ -21,6 +22,7 @@ mod rate;
 mod rooms;
 mod server;
 mod session;
+mod slots;
 mod state;
 
 pub use config::{Config, Limits};
@@ -49,9 +51,9 @@ pub async fn serve(
     mut config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    server::fit_to_open_file_limit(&mut config.limits);
+    let descriptors = server::fit_to_open_file_limit(&mut config.limits);
     let state = state::AppState::new(config);
     let app = http::router(state.clone());
-    server::run(listener, app, state, shutdown).await?;
+    server::run(listener, app, state, descriptors, shutdown).await?;
     Ok(())
 }

@@ -6,23 +6,22 @@
 //! connection. Once a connection upgrades to a WebSocket its task ends and the session (counted by
 //! `Limits::max_connections`) owns the socket.
 
+use crate::slots::{Slot, Slots};
 use crate::state::AppState;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -35,10 +34,11 @@ pub(crate) async fn run(
     listener: TcpListener,
     app: Router,
     state: Arc<AppState>,
+    descriptors: usize,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let limits = state.config.limits.clone();
-    let open = OpenConnections::new(limits.max_http_connections);
+    let slots = Slots::new(descriptors, limits.max_http_connections);
     let tasks = TaskTracker::new();
     // Cancelled when shutdown starts: each HTTP connection finishes its request and closes.
     let finish = CancellationToken::new();
@@ -47,10 +47,7 @@ pub(crate) async fn run(
     loop {
         let slot = tokio::select! {
             () = &mut shutdown => break,
-            slot = open.slot() => match slot {
-                Some(slot) => slot,
-                None => break,
-            },
+            slot = slots.slot() => slot,
         };
         let (stream, addr) = tokio::select! {
             () = &mut shutdown => break,
@@ -68,11 +65,14 @@ pub(crate) async fn run(
         };
         let activity = Arc::new(Activity::new());
         let seen = Arc::clone(&activity);
+        let handover = slot.handover.clone();
         let service = app
             .clone()
             .map_request(move |mut request: hyper::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(addr));
-                request.extensions_mut().insert(Arc::clone(&seen));
+                let extensions = request.extensions_mut();
+                extensions.insert(ConnectInfo(addr));
+                extensions.insert(Arc::clone(&seen));
+                extensions.insert(handover.clone());
                 request
             });
         tasks.spawn(connection(
@@ -191,69 +191,6 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// The cap on open TCP connections that are not (yet) WebSockets. When every slot is taken, the
-/// oldest connection is closed to make room: silent or slow sockets can delay others by no more
-/// than their own turnover, never shut the server off.
-struct OpenConnections {
-    slots: Arc<Semaphore>,
-    /// Eviction tokens of the connections holding slots, oldest first.
-    holders: Arc<Mutex<BTreeMap<u64, CancellationToken>>>,
-    next: AtomicU64,
-}
-
-/// One open connection's share of [`OpenConnections`]; gives it back when dropped.
-struct Slot {
-    id: u64,
-    evicted: CancellationToken,
-    holders: Arc<Mutex<BTreeMap<u64, CancellationToken>>>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl OpenConnections {
-    fn new(max: usize) -> Self {
-        OpenConnections {
-            slots: Arc::new(Semaphore::new(max.max(1))),
-            holders: Arc::default(),
-            next: AtomicU64::new(0),
-        }
-    }
-
-    /// A slot for the next connection, closing the oldest open one if none is free. None only if
-    /// the semaphore were closed, which it never is.
-    async fn slot(&self) -> Option<Slot> {
-        let permit = match Arc::clone(&self.slots).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                let oldest = lock(&self.holders).pop_first();
-                if let Some((_, evicted)) = oldest {
-                    evicted.cancel();
-                }
-                Arc::clone(&self.slots).acquire_owned().await.ok()?
-            }
-        };
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let evicted = CancellationToken::new();
-        lock(&self.holders).insert(id, evicted.clone());
-        Some(Slot {
-            id,
-            evicted,
-            holders: Arc::clone(&self.holders),
-            _permit: permit,
-        })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        lock(&self.holders).remove(&self.id);
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Each critical section is one map operation: a panic cannot leave it half done.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// What a connection's socket has done: when it last moved a byte either way (for the idle
 /// timeout) and how many bytes it has read (for the session's bound on unfinished messages). The
 /// socket keeps counting after an upgrade; handlers find this in the request's extensions.
@@ -364,17 +301,26 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)
 }
 
+/// Descriptors kept for plain HTTP connections however many WebSockets are open, so `/healthz`
+/// and new handshakes always have room.
+const HTTP_DESCRIPTORS: usize = 64;
+
 /// Fits `max_connections` and `max_http_connections` under the open-file limit in force, keeping
-/// [`RESERVED_DESCRIPTORS`] free: past the limit `accept` fails and nobody is served at all.
-pub(crate) fn fit_to_open_file_limit(limits: &mut crate::Limits) {
+/// [`RESERVED_DESCRIPTORS`] free (past the limit `accept` fails and nobody is served at all) and
+/// some for HTTP; returns the descriptors client sockets may hold in all.
+pub(crate) fn fit_to_open_file_limit(limits: &mut crate::Limits) -> usize {
     let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) else {
-        return;
+        return limits
+            .max_connections
+            .saturating_add(limits.max_http_connections);
     };
-    let budget = usize::try_from(soft.saturating_sub(RESERVED_DESCRIPTORS))
+    let descriptors = usize::try_from(soft.saturating_sub(RESERVED_DESCRIPTORS))
         .unwrap_or(usize::MAX)
         .max(2);
-    let http = limits.max_http_connections.clamp(1, (budget / 4).max(1));
-    let websockets = limits.max_connections.min(budget - http);
+    let http = limits.max_http_connections.clamp(1, descriptors);
+    let websockets = limits
+        .max_connections
+        .min(descriptors - HTTP_DESCRIPTORS.min(descriptors / 2));
     if http != limits.max_http_connections || websockets != limits.max_connections {
         tracing::warn!(
             open_file_limit = soft,
@@ -385,4 +331,5 @@ pub(crate) fn fit_to_open_file_limit(limits: &mut crate::Limits) {
     }
     limits.max_http_connections = http;
     limits.max_connections = websockets;
+    descriptors.min(websockets.saturating_add(http))
 }

@@ -101,6 +101,24 @@ async fn past_the_cap_the_oldest_silent_connection_makes_room() {
 }
 
 #[tokio::test]
+async fn websockets_are_never_closed_to_make_room() {
+    let mut config = Config::default();
+    config.limits.max_http_connections = 4;
+    config.limits.header_timeout = Duration::from_secs(60);
+    let server = Server::with(config).await;
+    let (mut ada, _) = server.joined("r", "Ada").await;
+    let (mut bob, _) = server.joined("r", "Bob").await;
+    ada.recv_type("peer-joined").await;
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(TcpStream::connect(server.addr).await.expect("connect"));
+    }
+    assert_eq!(server.health().await["status"], "ok");
+    ada.assert_usable().await;
+    bob.assert_usable().await;
+}
+
+#[tokio::test]
 async fn shutdown_ends_within_its_deadline_despite_a_half_sent_header() {
     let mut config = Config::default();
     config.limits.header_timeout = Duration::from_secs(600);
