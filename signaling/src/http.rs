@@ -151,7 +151,9 @@ async fn websocket(
         // tungstenite reserves its read buffer per connection; signaling frames are small, and
         // the buffer grows for the rare large one.
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        // Frames queued together go out in one write of up to 32 KiB when the writer flushes,
+        // not one system call each; the buffer grows no further than the largest batch.
+        .write_buffer_size(32 * 1024)
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .on_upgrade(move |socket| async move {

@@ -1,7 +1,8 @@
 //! The wire protocol: one JSON object per WebSocket text frame, tagged by `type`.
 //!
 //! `docs/PROTOCOL.md` is the same catalogue in prose; keep the two in step. The server never looks
-//! inside a signal's `data`: it is carried as raw JSON text and relayed byte for byte.
+//! inside a signal's `data`: parsing the frame checks it is JSON once, and it is relayed byte for
+//! byte, borrowed from the frame it came in.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -12,17 +13,17 @@ pub const MAX_ROOM_LEN: usize = 64;
 /// Longest display name, in characters (after trimming).
 pub const MAX_NAME_LEN: usize = 64;
 
-/// A message from a client to the server.
+/// A message from a client to the server, borrowing a signal's `data` from the frame.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
-pub enum ClientMessage {
+pub enum ClientMessage<'a> {
     /// Enter a room under a display name.
     Join { room: String, name: String },
     /// Relay `data` to one peer of the room (`to`), or to every other peer when `to` is absent.
     Signal {
         #[serde(skip_serializing_if = "Option::is_none")]
         to: Option<PeerId>,
-        data: Box<RawValue>,
+        data: &'a RawValue,
     },
     /// Leave the room; the connection stays open and may join again.
     Leave,
@@ -67,7 +68,17 @@ impl ServerMessage<'_> {
     /// The frame text. Serialising these types cannot fail: every field is a string, a list of
     /// strings or already-valid JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| {
+        // Sized for the whole frame up front: a relayed description is kilobytes, and growing
+        // from serde_json's default 128 bytes copies it several times.
+        let size = match self {
+            ServerMessage::Signal { data, .. } => 64 + data.get().len(),
+            _ => 256,
+        };
+        let mut out = Vec::with_capacity(size);
+        let written = serde_json::to_writer(&mut out, self)
+            .map_err(|e| e.to_string())
+            .and_then(|()| String::from_utf8(out).map_err(|e| e.to_string()));
+        written.unwrap_or_else(|e| {
             // Unreachable in practice; still answer with a well-formed frame rather than panic.
             tracing::error!(error = %e, "could not serialise a server message");
             r#"{"type":"error","code":"internal","message":"The server could not encode a reply."}"#
@@ -189,10 +200,10 @@ where
     <&RawValue>::deserialize(deserializer).map(Some)
 }
 
-impl ClientMessage {
+impl<'a> ClientMessage<'a> {
     /// Reads one text frame. Unknown extra fields are ignored so that clients can grow.
-    pub fn parse(text: &str) -> Result<ClientMessage, ParseError> {
-        let frame: Frame<'_> = serde_json::from_str(text).map_err(|e| {
+    pub fn parse(text: &'a str) -> Result<ClientMessage<'a>, ParseError> {
+        let frame: Frame<'a> = serde_json::from_str(text).map_err(|e| {
             ParseError::BadMessage(format!("The message is not a JSON object: {e}."))
         })?;
         let kind = frame
@@ -224,10 +235,7 @@ impl ClientMessage {
                 let data = frame.data.ok_or_else(|| {
                     ParseError::BadMessage("A signal needs a \"data\" field.".into())
                 })?;
-                Ok(ClientMessage::Signal {
-                    to,
-                    data: data.to_owned(),
-                })
+                Ok(ClientMessage::Signal { to, data })
             }
             "leave" => Ok(ClientMessage::Leave),
             "ping" => Ok(ClientMessage::Ping),

@@ -387,11 +387,7 @@ impl Session<'_> {
                     self.error(ErrorCode::NotJoined, "Join a room before sending signals.");
                     return false;
                 };
-                let frame = ServerMessage::Signal {
-                    from: &m.id,
-                    data: &data,
-                }
-                .to_json();
+                let frame = ServerMessage::Signal { from: &m.id, data }.to_json();
                 let relayed = self
                     .state
                     .rooms
