@@ -7,8 +7,9 @@
 use crate::protocol::{PeerId, PeerInfo, ServerMessage};
 use axum::extract::ws::{Message, Utf8Bytes};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -16,53 +17,77 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub(crate) struct Outbox {
     tx: mpsc::Sender<Message>,
-    /// Bytes queued and not yet written, shared with the peer's writer ([`Queued`]), which takes
-    /// off what it has flushed.
-    queued: Arc<AtomicUsize>,
+    /// Shared with the peer's writer ([`Queued`]).
+    backlog: Arc<Backlog>,
     max_bytes: usize,
-    /// Cancelled when the outbox overflows or stops draining: the peer's session ends and the
-    /// room is told.
+    /// Cancelled when the outbox overflows: the peer's session ends and the room is told.
     pub kick: CancellationToken,
+}
+
+/// What waits in one outbox, as the writer reports it.
+struct Backlog {
+    /// Bytes queued and not yet written; the writer takes off what it has flushed.
+    bytes: AtomicUsize,
+    /// When the queue last went from empty to not empty and has not emptied since, in
+    /// milliseconds after `start` plus one; 0 while it is empty.
+    busy_since: AtomicU64,
+    start: Instant,
 }
 
 /// The writer's end of an [`Outbox`].
 pub(crate) struct Queued {
     rx: mpsc::Receiver<Message>,
-    queued: Arc<AtomicUsize>,
+    backlog: Arc<Backlog>,
 }
 
 impl Outbox {
     /// An outbox holding at most `frames` frames and `max_bytes` bytes of payload.
     pub fn new(frames: usize, max_bytes: usize) -> (Outbox, Queued) {
         let (tx, rx) = mpsc::channel(frames.max(1));
-        let queued = Arc::new(AtomicUsize::new(0));
+        let backlog = Arc::new(Backlog {
+            bytes: AtomicUsize::new(0),
+            busy_since: AtomicU64::new(0),
+            start: Instant::now(),
+        });
         let outbox = Outbox {
             tx,
-            queued: Arc::clone(&queued),
+            backlog: Arc::clone(&backlog),
             max_bytes,
             kick: CancellationToken::new(),
         };
-        (outbox, Queued { rx, queued })
+        (outbox, Queued { rx, backlog })
     }
 
     /// Queues a frame without waiting. Returns false when the frame was not queued; when that is
     /// because the queue is full (in frames or bytes), the peer is kicked.
     pub fn deliver(&self, msg: Message) -> bool {
         let size = frame_len(&msg);
-        let before = self.queued.fetch_add(size, Ordering::AcqRel);
+        let bytes = &self.backlog.bytes;
+        let before = bytes.fetch_add(size, Ordering::AcqRel);
         if before.saturating_add(size) > self.max_bytes {
-            self.queued.fetch_sub(size, Ordering::AcqRel);
+            bytes.fetch_sub(size, Ordering::AcqRel);
             self.kick.cancel();
             return false;
         }
         match self.tx.try_send(msg) {
             Ok(()) => true,
             Err(e) => {
-                self.queued.fetch_sub(size, Ordering::AcqRel);
+                bytes.fetch_sub(size, Ordering::AcqRel);
                 if let mpsc::error::TrySendError::Full(_) = e {
                     self.kick.cancel();
                 }
                 false
+            }
+        }
+    }
+
+    /// How long frames have been waiting without the queue emptying once, if any are.
+    pub fn undrained_for(&self) -> Option<Duration> {
+        match self.backlog.busy_since.load(Ordering::Acquire) {
+            0 => None,
+            since => {
+                let since = self.backlog.start + Duration::from_millis(since - 1);
+                Some(since.elapsed())
             }
         }
     }
@@ -81,7 +106,18 @@ impl Queued {
 
     /// Frames of this many bytes (as [`frame_len`] counts them) left the queue for the socket.
     pub fn written(&self, bytes: usize) {
-        self.queued.fetch_sub(bytes, Ordering::AcqRel);
+        self.backlog.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// The writer took a frame from an empty queue: the time to drain starts.
+    pub fn busy(&self) {
+        let ms = u64::try_from(self.backlog.start.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.backlog.busy_since.store(ms + 1, Ordering::Release);
+    }
+
+    /// Everything queued has been written.
+    pub fn drained(&self) {
+        self.backlog.busy_since.store(0, Ordering::Release);
     }
 }
 
@@ -300,6 +336,11 @@ mod tests {
     #[test]
     fn an_outbox_over_its_bytes_kicks_and_written_frames_free_room() {
         let (outbox, queued) = Outbox::new(100, 10);
+        assert_eq!(outbox.undrained_for(), None);
+        queued.busy();
+        assert!(outbox.undrained_for().is_some());
+        queued.drained();
+        assert_eq!(outbox.undrained_for(), None);
         assert!(outbox.deliver(Message::Text("12345678".into())));
         assert!(!outbox.kick.is_cancelled());
         queued.written(8);

@@ -12,8 +12,7 @@ use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use tokio::time::{interval_at, sleep_until, MissedTickBehavior};
-use tokio_util::sync::CancellationToken;
+use tokio::time::sleep_until;
 
 /// Close codes this server sends (RFC 6455 section 7.4.1).
 mod close_code {
@@ -57,12 +56,7 @@ pub(crate) async fn run<S, E>(
     let (sink, mut stream) = socket.split();
     let limits = &state.config.limits;
     let (outbox, queued) = Outbox::new(limits.send_queue, limits.send_queue_bytes);
-    let writer = tokio::spawn(write_frames(
-        sink,
-        queued,
-        limits.drain_timeout,
-        outbox.kick.clone(),
-    ));
+    let writer = tokio::spawn(write_frames(sink, queued));
 
     let mut session = Session {
         state: &state,
@@ -73,38 +67,63 @@ pub(crate) async fn run<S, E>(
     let mut rate = RateLimit::new(limits.rate_per_sec, limits.rate_burst);
     let mut last_heard = Instant::now();
     let mut join_deadline = tokio::time::Instant::now() + limits.join_timeout;
-    let mut heartbeat = interval_at(
-        tokio::time::Instant::now() + limits.heartbeat_interval,
-        limits.heartbeat_interval,
-    );
-    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Periodic checks (peer timeout, heartbeat, drain, unfinished messages) come often enough for
+    // the shortest of the timeouts they watch.
+    let every = limits
+        .heartbeat_interval
+        .min(limits.drain_timeout)
+        .min(limits.message_timeout)
+        .div_f64(2.0)
+        .max(std::time::Duration::from_millis(10));
+    let mut next_check = tokio::time::Instant::now() + every;
+    let mut next_ping = Instant::now() + limits.heartbeat_interval;
     let mut arrivals = activity.map(Arrivals::new);
-    let check_every = (limits.message_timeout / 4).max(std::time::Duration::from_millis(10));
-    let mut arrival_check = interval_at(tokio::time::Instant::now() + check_every, check_every);
-    arrival_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // One timer for the session, set to whichever of its deadlines comes first: a connection costs
+    // one timer entry however many things it waits for.
+    let timer = sleep_until(next_check);
+    tokio::pin!(timer);
     tracing::debug!(%client, "connected");
 
     let end = loop {
+        let mut wake = next_check;
+        if session.membership.is_none() {
+            wake = wake.min(join_deadline);
+        }
+        if let Some(report) = rate.report_at() {
+            wake = wake.min(report);
+        }
+        if timer.deadline() != wake {
+            timer.as_mut().reset(wake);
+        }
         tokio::select! {
             _ = state.shutdown.cancelled() => break End::ServerShutdown,
             _ = outbox.kick.cancelled() => break End::SlowReader,
-            _ = sleep_until(join_deadline), if session.membership.is_none() => {
-                session.error(ErrorCode::JoinTimeout, "No join arrived in time; closing the connection.");
-                break End::JoinTimeout;
-            }
-            _ = heartbeat.tick() => {
+            () = &mut timer => {
+                let now = tokio::time::Instant::now();
+                if session.membership.is_none() && now >= join_deadline {
+                    session.error(ErrorCode::JoinTimeout, "No join arrived in time; closing the connection.");
+                    break End::JoinTimeout;
+                }
+                if rate.report_at().is_some_and(|at| now >= at) {
+                    session.report_refused(rate.take_refused(), limits);
+                }
+                if now < next_check {
+                    continue;
+                }
+                next_check = now + every;
                 if last_heard.elapsed() >= limits.peer_timeout {
                     break End::Unresponsive;
                 }
-                outbox.deliver(Message::Ping(Default::default()));
-            }
-            _ = arrival_check.tick(), if arrivals.is_some() => {
+                if outbox.undrained_for().is_some_and(|t| t >= limits.drain_timeout) {
+                    break End::SlowReader;
+                }
                 if arrivals.as_mut().is_some_and(|a| a.stalled(limits.message_timeout)) {
                     break End::UnfinishedMessage;
                 }
-            }
-            () = sleep_until(rate.report_at().unwrap_or_else(far_future)), if rate.report_at().is_some() => {
-                session.report_refused(rate.take_refused(), limits);
+                if Instant::now() >= next_ping {
+                    next_ping = Instant::now() + limits.heartbeat_interval;
+                    outbox.deliver(Message::Ping(Default::default()));
+                }
             }
             frame = stream.next() => {
                 let frame = match frame {
@@ -181,32 +200,21 @@ pub(crate) async fn run<S, E>(
     abort.abort();
 }
 
-/// Drains the outbox into the socket, batching whatever is already queued into one flush. Once a
-/// frame is queued, the client has `drain_timeout` to take everything until the queue is empty
-/// again; if it does not, `kick` ends its session.
-async fn write_frames<K>(
-    mut sink: K,
-    mut queued: Queued,
-    drain_timeout: std::time::Duration,
-    kick: CancellationToken,
-) where
+/// Drains the outbox into the socket, batching whatever is already queued into one flush, and
+/// tells the outbox when its queue is busy and when it has drained.
+async fn write_frames<K>(mut sink: K, mut queued: Queued)
+where
     K: Sink<Message> + Unpin,
     K::Error: std::fmt::Display,
 {
     'idle: while let Some(first) = queued.recv().await {
-        let deadline = tokio::time::Instant::now() + drain_timeout;
+        queued.busy();
         let mut next = first;
         loop {
-            let batch = write_batch(&mut sink, &mut queued, next);
-            let (bytes, closing) = match tokio::time::timeout_at(deadline, batch).await {
-                Ok(Ok(done)) => done,
-                Ok(Err(e)) => {
+            let (bytes, closing) = match write_batch(&mut sink, &mut queued, next).await {
+                Ok(done) => done,
+                Err(e) => {
                     tracing::debug!(error = %e, "write failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!("the client did not take its messages in time");
-                    kick.cancel();
                     return;
                 }
             };
@@ -216,7 +224,10 @@ async fn write_frames<K>(
             }
             match queued.try_recv() {
                 Some(more) => next = more,
-                None => continue 'idle,
+                None => {
+                    queued.drained();
+                    continue 'idle;
+                }
             }
         }
     }
@@ -304,11 +315,6 @@ impl Arrivals {
             .elapsed()
             >= timeout
     }
-}
-
-/// A deadline for a timer branch that is switched off.
-fn far_future() -> tokio::time::Instant {
-    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400)
 }
 
 fn read_error(e: axum::Error) -> End {
