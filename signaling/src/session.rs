@@ -5,21 +5,43 @@
 
 use crate::protocol::{ClientMessage, ErrorCode, PeerId, ServerMessage};
 use crate::rate::RateLimit;
-use crate::rooms::{frame_len, JoinError, Outbox, Queued, RelayError};
+use crate::rooms::{JoinError, Outbox, Outgoing, Queued, RelayError};
 use crate::server::Activity;
 use crate::state::AppState;
-use axum::extract::ws::{CloseFrame, Message};
+use axum::extract::ws::Message;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use tokio::time::sleep_until;
 
-/// Close codes this server sends (RFC 6455 section 7.4.1).
-mod close_code {
-    pub const GOING_AWAY: u16 = 1001;
-    pub const INVALID_DATA: u16 = 1007;
-    pub const POLICY: u16 = 1008;
-    pub const TOO_BIG: u16 = 1009;
+/// Close frames this server sends (codes from RFC 6455 section 7.4.1).
+mod close {
+    use crate::rooms::Closing;
+
+    pub static SHUTDOWN: Closing = Closing {
+        code: 1001,
+        reason: "The server is shutting down.",
+    };
+    pub static INVALID_UTF8: Closing = Closing {
+        code: 1007,
+        reason: "A text frame was not UTF-8.",
+    };
+    pub static JOIN_TIMEOUT: Closing = Closing {
+        code: 1008,
+        reason: "No join arrived in time.",
+    };
+    pub static UNRESPONSIVE: Closing = Closing {
+        code: 1008,
+        reason: "Nothing heard from this client in time.",
+    };
+    pub static UNFINISHED: Closing = Closing {
+        code: 1008,
+        reason: "A message stayed unfinished too long.",
+    };
+    pub static TOO_BIG: Closing = Closing {
+        code: 1009,
+        reason: "The message is too large.",
+    };
 }
 
 /// The room a session is in, and who it is there.
@@ -122,7 +144,7 @@ pub(crate) async fn run<S, E>(
                 }
                 if Instant::now() >= next_ping {
                     next_ping = Instant::now() + limits.heartbeat_interval;
-                    outbox.deliver(Message::Ping(Default::default()));
+                    outbox.deliver(Outgoing::Ping);
                 }
             }
             frame = stream.next() => {
@@ -164,17 +186,12 @@ pub(crate) async fn run<S, E>(
     session.leave_room();
     tracing::debug!(%client, reason = ?end, "disconnected");
     let close = match end {
-        End::ServerShutdown => Some((close_code::GOING_AWAY, "The server is shutting down.")),
-        End::JoinTimeout => Some((close_code::POLICY, "No join arrived in time.")),
-        End::Unresponsive => Some((
-            close_code::POLICY,
-            "Nothing heard from this client in time.",
-        )),
-        End::UnfinishedMessage => {
-            Some((close_code::POLICY, "A message stayed unfinished too long."))
-        }
-        End::FrameTooLarge => Some((close_code::TOO_BIG, "The message is too large.")),
-        End::InvalidUtf8 => Some((close_code::INVALID_DATA, "A text frame was not UTF-8.")),
+        End::ServerShutdown => Some(&close::SHUTDOWN),
+        End::JoinTimeout => Some(&close::JOIN_TIMEOUT),
+        End::Unresponsive => Some(&close::UNRESPONSIVE),
+        End::UnfinishedMessage => Some(&close::UNFINISHED),
+        End::FrameTooLarge => Some(&close::TOO_BIG),
+        End::InvalidUtf8 => Some(&close::INVALID_UTF8),
         End::ClientClosed => None,
         // The socket is broken or its reader stopped: nothing more can usefully be written.
         End::SlowReader | End::ReadError => {
@@ -182,11 +199,8 @@ pub(crate) async fn run<S, E>(
             return;
         }
     };
-    if let Some((code, reason)) = close {
-        outbox.deliver(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })));
+    if let Some(closing) = close {
+        outbox.close_with(closing);
     }
     // With every sender gone the writer finishes what is queued and closes the socket; give a
     // client that no longer reads a moment, not forever.
@@ -201,63 +215,57 @@ pub(crate) async fn run<S, E>(
 }
 
 /// Drains the outbox into the socket, batching whatever is already queued into one flush, and
-/// tells the outbox when its queue is busy and when it has drained.
+/// tells the outbox when its queue is busy and when it has drained. Once every sender is gone and
+/// the queue is empty, sends the session's close frame, if any, and closes the socket.
 async fn write_frames<K>(mut sink: K, mut queued: Queued)
 where
     K: Sink<Message> + Unpin,
     K::Error: std::fmt::Display,
 {
-    'idle: while let Some(first) = queued.recv().await {
+    while let Some(first) = queued.recv().await {
         queued.busy();
         let mut next = first;
         loop {
-            let (bytes, closing) = match write_batch(&mut sink, &mut queued, next).await {
-                Ok(done) => done,
+            let bytes = match write_batch(&mut sink, &mut queued, next).await {
+                Ok(bytes) => bytes,
                 Err(e) => {
                     tracing::debug!(error = %e, "write failed");
                     return;
                 }
             };
             queued.written(bytes);
-            if closing {
-                break 'idle;
-            }
             match queued.try_recv() {
                 Some(more) => next = more,
-                None => {
-                    queued.drained();
-                    continue 'idle;
-                }
+                None => break,
             }
         }
+        queued.drained();
+    }
+    if let Some(closing) = queued.closing() {
+        let _ = sink.feed(closing.to_message()).await;
     }
     // Sends our close frame, or answers the client's, and shuts the stream down.
     let _ = sink.close().await;
 }
 
-/// Feeds `first` and every frame already queued behind it, then flushes once (unless a close frame
-/// came, which `close` sends). Returns the bytes written and whether a close frame was among them.
+/// Feeds `first` and every frame already queued behind it, then flushes once. Returns the bytes
+/// written.
 async fn write_batch<K>(
     sink: &mut K,
     queued: &mut Queued,
-    first: Message,
-) -> Result<(usize, bool), K::Error>
+    first: Outgoing,
+) -> Result<usize, K::Error>
 where
     K: Sink<Message> + Unpin,
 {
-    let mut bytes = frame_len(&first);
-    let mut closing = matches!(first, Message::Close(_));
-    sink.feed(first).await?;
-    while !closing {
-        let Some(next) = queued.try_recv() else { break };
-        bytes += frame_len(&next);
-        closing = matches!(next, Message::Close(_));
-        sink.feed(next).await?;
+    let mut bytes = first.len();
+    sink.feed(first.into_message()).await?;
+    while let Some(next) = queued.try_recv() {
+        bytes += next.len();
+        sink.feed(next.into_message()).await?;
     }
-    if !closing {
-        sink.flush().await?;
-    }
-    Ok((bytes, closing))
+    sink.flush().await?;
+    Ok(bytes)
 }
 
 /// Notices a message that takes too long to arrive: bytes read from the socket that have not
@@ -339,7 +347,7 @@ struct Session<'a> {
 
 impl Session<'_> {
     fn send(&self, msg: &ServerMessage<'_>) {
-        self.outbox.deliver(Message::Text(msg.to_json().into()));
+        self.outbox.deliver(Outgoing::Text(msg.to_json().into()));
     }
 
     fn error(&self, code: ErrorCode, message: &str) {
