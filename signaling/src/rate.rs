@@ -70,11 +70,12 @@ impl RateLimit {
             return true;
         }
         if self.refused == 0 {
-            // Report once the sender may send again, so the report is news it can act on.
+            // Report once the sender may send again, so the report is news it can act on; but
+            // at most every 50 ms, however fast the bucket refills.
             let wait = self
                 .bucket
                 .until_next()
-                .clamp(Duration::from_millis(1), Duration::from_secs(1));
+                .clamp(Duration::from_millis(50), Duration::from_secs(1));
             self.report_at = Some(tokio::time::Instant::now() + wait);
         }
         self.refused += 1;

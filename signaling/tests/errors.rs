@@ -202,6 +202,39 @@ async fn message_size_limit_is_configurable() {
     client.expect_error("too-large").await;
 }
 
+/// Once a burst is over: pings `client` every 500 ms until one is answered, adding up the
+/// `rate-limited` reports that come meanwhile. Returns the messages they refused, not counting the
+/// pings refused here.
+async fn refused_until_a_pong(client: &mut Client) -> u64 {
+    use futures_util::StreamExt;
+    let (mut refused, mut pings) = (0, 0);
+    loop {
+        client.send(json!({"type": "ping"})).await;
+        pings += 1;
+        let wait = tokio::time::sleep(Duration::from_millis(500));
+        tokio::pin!(wait);
+        loop {
+            let frame = tokio::select! {
+                () = &mut wait => break,
+                frame = client.ws.next() => frame,
+            };
+            let Some(Ok(Message::Text(text))) = frame else {
+                continue;
+            };
+            let msg: serde_json::Value = serde_json::from_str(text.as_str()).expect("JSON");
+            match (msg["type"].as_str(), msg["code"].as_str()) {
+                // Every ping before the answered one was refused.
+                (Some("pong"), _) => return refused - (pings - 1),
+                (Some("error"), Some("rate-limited")) => {
+                    refused += msg["refused"].as_u64().expect("a count")
+                }
+                _ => panic!("unexpected {msg}"),
+            }
+        }
+        assert!(pings < 20, "no ping answered in 10 s");
+    }
+}
+
 /// Reads `client`'s replies to `sent` pings: pongs and `rate-limited` errors, whose `refused`
 /// counts stand for the others. Returns (pongs, refused, rate-limited replies).
 async fn tally_pings(client: &mut Client, sent: u64) -> (u64, u64, u64) {
@@ -228,18 +261,22 @@ async fn a_burst_of_10000_pings_gets_its_refusals_and_keeps_the_connection() {
     let server = Server::start().await;
     let mut client = server.client().await;
     let sent = 10_000;
+    let started = tokio::time::Instant::now();
     for _ in 0..sent {
         client.send_text(r#"{"type":"ping"}"#).await;
     }
     let (pongs, refused, replies) = tally_pings(&mut client, sent).await;
     assert!(pongs >= 200, "the burst allowance goes through: {pongs}");
-    assert!(refused >= 9_000, "the excess is refused: {refused}");
+    assert!(refused >= 5_000, "the excess is refused: {refused}");
+    // A report per message that went through (each flushes the count) and one per 50 ms at
+    // most: far fewer replies than refusals, however slowly the machine runs the burst.
+    let bound = pongs + started.elapsed().as_millis() as u64 / 50 + 1;
     assert!(
-        replies < 100,
-        "refusals are reported per burst: {replies} replies"
+        replies <= bound,
+        "refusals are reported per burst: {replies} replies for {refused} refusals"
     );
     // The bucket refills at the sustained rate.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(refused_until_a_pong(&mut client).await, 0);
     client.assert_usable().await;
 }
 
@@ -255,21 +292,7 @@ async fn a_burst_of_10000_signals_is_relayed_up_to_the_limit_and_the_rest_report
         ada.send(frame.clone()).await;
     }
     // Signals that went through get no reply; a ping once the bucket has refilled ends the count.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    ada.send(json!({"type": "ping"})).await;
-    let mut refused = 0;
-    loop {
-        let msg = ada.recv().await;
-        match (msg["type"].as_str(), msg["code"].as_str()) {
-            (Some("pong"), _) => break,
-            (Some("error"), Some("rate-limited")) => {
-                refused += msg["refused"]
-                    .as_u64()
-                    .expect("a count of refused messages")
-            }
-            _ => panic!("unexpected {msg}"),
-        }
-    }
+    let refused = refused_until_a_pong(&mut ada).await;
     let relayed = sent - refused;
     assert!(
         relayed >= 200,
@@ -295,20 +318,8 @@ async fn websocket_ping_frames_count_against_the_rate_limit() {
     }
     // Past the burst allowance they are refused and reported, a few reports for the whole burst;
     // a text ping once the bucket has refilled ends the count.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    client.send(json!({"type": "ping"})).await;
-    let mut refused = 0;
-    loop {
-        let msg = client.recv().await;
-        match (msg["type"].as_str(), msg["code"].as_str()) {
-            (Some("pong"), _) => break,
-            (Some("error"), Some("rate-limited")) => {
-                refused += msg["refused"].as_u64().expect("a count")
-            }
-            _ => panic!("unexpected {msg}"),
-        }
-    }
-    assert!(refused >= 9_000, "refused {refused} of 10,000");
+    let refused = refused_until_a_pong(&mut client).await;
+    assert!(refused >= 5_000, "refused {refused} of 10,000");
 }
 
 #[tokio::test]

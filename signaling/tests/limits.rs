@@ -116,7 +116,7 @@ async fn a_reader_that_stalls_is_dropped_when_its_queue_does_not_drain_though_it
     // Only the drain timeout can act: the queue may hold everything sent here.
     config.limits.send_queue = 100_000;
     config.limits.send_queue_bytes = 1 << 30;
-    config.limits.drain_timeout = Duration::from_millis(500);
+    config.limits.drain_timeout = Duration::from_secs(2);
     config.limits.rate_per_sec = 1e6;
     config.limits.rate_burst = 1e6;
     let server = Server::with(config).await;
