@@ -80,7 +80,8 @@ pub struct Limits {
     /// Messages allowed in a burst above the sustained rate.
     pub rate_burst: f64,
     /// Frames waiting to be written to one peer; past it the peer is disconnected, so a client that
-    /// stops reading can never hold memory or slow down its room.
+    /// stops reading can never hold memory or slow down its room. A client's answers to its own
+    /// messages wait here too, so keep it above `rate_burst` (a burst's refusals take one reply).
     pub send_queue: usize,
     /// Bytes waiting to be written to one peer (frames queued and not yet flushed); past it the peer
     /// is disconnected as for `send_queue`. Bounds memory where `send_queue` alone would let 256
