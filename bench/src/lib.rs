@@ -4,7 +4,7 @@
 //! - `server`: the server under test (child process, in-process, or a URL) and its memory.
 //! - `client`: connections from many loopback addresses, joining, realistic signal payloads.
 //! - `relay`: rooms of two relaying at full speed or a fixed rate, with latency per frame.
-//! - `idle`, `storm` and `slow`: the other scenarios.
+//! - `idle`, `storm`, `slow` and `stalled`: the other scenarios.
 //! - `stats`: percentiles.
 
 pub mod client;
@@ -12,6 +12,7 @@ pub mod idle;
 pub mod relay;
 pub mod server;
 pub mod slow;
+pub mod stalled;
 pub mod stats;
 pub mod storm;
 

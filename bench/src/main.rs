@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use hearth_bench::client::Connector;
 use hearth_bench::relay::{Pace, Relay, RelayConfig};
 use hearth_bench::server::{cpu_secs, BenchLimits, Server, ServerKind};
-use hearth_bench::{idle, slow, storm};
+use hearth_bench::{idle, slow, stalled, storm};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,6 +75,21 @@ enum Bench {
         /// Frames a second sent to each slow peer (about 6 KB each).
         #[arg(long, default_value_t = 2_000.0)]
         flood_rate: f64,
+    },
+    /// Readers that stall while pinging, each flooded by its partner: server memory, and whether
+    /// each is dropped. Not part of `all`.
+    Stalled {
+        #[arg(long, default_value_t = 1_000)]
+        readers: usize,
+        /// Bytes of each frame sent to a stalled reader.
+        #[arg(long, default_value_t = 60 * 1024)]
+        frame_bytes: usize,
+        /// Frames sent to each stalled reader.
+        #[arg(long, default_value_t = 100)]
+        frames_each: usize,
+        /// Seconds to wait after the floods for the server to drop the readers.
+        #[arg(long, default_value_t = 20)]
+        settle_secs: u64,
     },
     /// Every scenario with its defaults, each against a fresh server.
     All,
@@ -151,6 +166,20 @@ async fn run(cli: Cli, nofile: u64) -> anyhow::Result<()> {
                 flood_rate,
             };
             slow_bench(&kind, sources, &cfg, &out).await
+        }
+        Bench::Stalled {
+            readers,
+            frame_bytes,
+            frames_each,
+            settle_secs,
+        } => {
+            let cfg = stalled::StalledConfig {
+                readers,
+                frame_bytes,
+                frames_each,
+                settle: Duration::from_secs(settle_secs),
+            };
+            stalled_bench(&kind, sources, &cfg, &out).await
         }
         Bench::All => {
             relay_bench(&kind, sources, &RelayArgs::default(), &out).await?;
@@ -438,6 +467,34 @@ async fn slow_bench(
         "slow: server RSS peak {} during the baseline, {} with slow peers, {} at the end",
         kib(r.peak_baseline_kib),
         kib(r.peak_slow_kib),
+        kib(r.end_kib)
+    ));
+    Ok(())
+}
+
+async fn stalled_bench(
+    kind: &ServerKind,
+    sources: usize,
+    cfg: &stalled::StalledConfig,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let server = Server::start(kind, &BenchLimits::default())?;
+    let connector = Arc::new(Connector::new(server.addr, sources));
+    let r = stalled::run(&server, connector, cfg).await?;
+    server.stop();
+    out.json("stalled", &r);
+    let kib = |k: Option<u64>| {
+        k.map(|k| format!("{k} KiB"))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    out.line(&format!(
+        "stalled: {} readers that stall while pinging, each sent {} frames of {} B; {} dropped by the server within {:.1} s",
+        r.readers, r.frames_each, r.frame_bytes, r.dropped, r.secs
+    ));
+    out.line(&format!(
+        "stalled: server RSS {} before, peak {}, {} at the end",
+        kib(r.before_kib),
+        kib(r.peak_kib),
         kib(r.end_kib)
     ));
     Ok(())

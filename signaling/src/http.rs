@@ -1,13 +1,16 @@
 //! HTTP routes: the WebSocket upgrade (with the origin check and connection cap), `/ice-servers`,
-//! `/healthz`, and the embedded UI.
+//! `/healthz`, and the embedded UI; the host-name check in front of all but `/healthz`.
 
+use crate::server::Activity;
+use crate::slots::Handover;
 use crate::state::AppState;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use include_dir::{include_dir, Dir};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,20 +33,80 @@ pub const DESKTOP_ORIGINS: [&str; 3] = [
     "https://tauri.localhost",
 ];
 
+/// Names the desktop app's own webview and the machine itself use for a server on this computer.
+pub const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new()
         .route("/ws", get(websocket))
-        .route("/ice-servers", get(ice_servers))
-        .route("/healthz", get(healthz));
+        .route("/ice-servers", get(ice_servers));
     if state.config.serve_ui {
         router = router.fallback(get(ui_file));
     }
-    router.with_state(state)
+    router
+        // Only on the routes above: health checks may name the server however they like.
+        .layer(middleware::from_fn_with_state(state.clone(), check_host))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+/// Refuses requests whose `Host` (or trusted `X-Forwarded-Host`) is not one of
+/// `Config::allowed_hosts`, when that list is set: a page on a rebinding domain, pointed by DNS at
+/// this server, is refused although its `Origin` matches its `Host`.
+async fn check_host(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let allowed = &state.config.allowed_hosts;
+    if allowed.is_empty() {
+        return next.run(request).await;
+    }
+    let host = request_host(request.headers(), state.config.trust_proxy);
+    let known = host.is_some_and(|host| {
+        let name = host_name(host);
+        allowed
+            .iter()
+            .any(|a| host_name(a).eq_ignore_ascii_case(name))
+    });
+    if known {
+        return next.run(request).await;
+    }
+    let host = host.unwrap_or("(none)");
+    tracing::warn!(%host, path = %request.uri().path(), "refused a request for another host name");
+    (
+        StatusCode::FORBIDDEN,
+        format!("This server does not answer to the host name {host:?}.\n"),
+    )
+        .into_response()
+}
+
+/// The host the client asked for: `X-Forwarded-Host` behind a trusted proxy, else `Host`.
+fn request_host(headers: &HeaderMap, trust_proxy: bool) -> Option<&str> {
+    trust_proxy
+        .then(|| headers.get("x-forwarded-host"))
+        .flatten()
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|h| h.to_str().ok())
+}
+
+/// The name in a `Host` value or an allow-list entry, without port, brackets or final dot:
+/// `[::1]:7878` → `::1`, `Example.org.:443` → `Example.org`.
+fn host_name(authority: &str) -> &str {
+    let authority = authority.trim();
+    let name = if let Some(rest) = authority.strip_prefix('[') {
+        rest.split_once(']').map_or(rest, |(inside, _)| inside)
+    } else if authority.matches(':').count() == 1 {
+        authority
+            .split_once(':')
+            .map_or(authority, |(name, _)| name)
+    } else {
+        authority
+    };
+    name.strip_suffix('.').unwrap_or(name)
 }
 
 async fn websocket(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer_addr): ConnectInfo<SocketAddr>,
+    activity: Option<Extension<Arc<Activity>>>,
+    handover: Option<Extension<Handover>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -77,19 +140,26 @@ async fn websocket(
     };
     let max = state.config.limits.max_message_bytes;
     // Frames past the soft limit get a `too-large` reply and the connection lives on; only frames
-    // far past it are refused by the WebSocket layer itself, which closes with 1009.
-    let hard_max = max.saturating_mul(4).max(max + 16 * 1024);
+    // past it by more than 16 KiB are refused by the WebSocket layer itself, which closes with
+    // 1009. The same bound holds a message sent in fragments while it is unfinished.
+    let hard_max = max.saturating_add(16 * 1024);
     let token = state.sessions.token();
+    // The connection's descriptor now belongs to the WebSocket, taken here rather than after the
+    // upgrade, when the HTTP side may already have given it back.
+    let descriptor = handover.and_then(|Extension(h)| h.take());
     upgrade
         // tungstenite reserves its read buffer per connection; signaling frames are small, and
         // the buffer grows for the rare large one.
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        // Frames queued together go out in one write of up to 32 KiB when the writer flushes,
+        // not one system call each; the buffer grows no further than the largest batch.
+        .write_buffer_size(32 * 1024)
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .on_upgrade(move |socket| async move {
-            crate::session::run(socket, state, client).await;
-            drop((slot, token));
+            let activity = activity.map(|Extension(a)| a);
+            crate::session::run(socket, state, client, activity).await;
+            drop((slot, token, descriptor));
         })
 }
 
@@ -175,11 +245,7 @@ fn check_origin(headers: &HeaderMap, allowed: &[String], trust_proxy: bool) -> R
     {
         return Ok(());
     }
-    let host = trust_proxy
-        .then(|| headers.get("x-forwarded-host"))
-        .flatten()
-        .or_else(|| headers.get(header::HOST))
-        .and_then(|h| h.to_str().ok());
+    let host = request_host(headers, trust_proxy);
     let origin_authority = origin.split_once("://").map(|(_, rest)| rest);
     match (origin_authority, host) {
         (Some(authority), Some(host)) if authority.eq_ignore_ascii_case(host) => Ok(()),
@@ -245,6 +311,20 @@ mod tests {
         ]);
         assert!(check_origin(&proxied, none, true).is_ok());
         assert!(check_origin(&proxied, none, false).is_err());
+    }
+
+    #[test]
+    fn host_names_drop_port_brackets_and_final_dot() {
+        for (authority, name) in [
+            ("localhost:7878", "localhost"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("[::1]:7878", "::1"),
+            ("::1", "::1"),
+            ("Example.org.:443", "Example.org"),
+            ("hearth.local", "hearth.local"),
+        ] {
+            assert_eq!(host_name(authority), name, "{authority}");
+        }
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! - [`protocol`]: the wire messages, as serde types (catalogue in `docs/PROTOCOL.md`).
 //! - [`ice`]: STUN/TURN configuration from the environment, TURN REST credentials.
 //! - [`config`]: limits and policy handed to [`serve`].
-//! - `http`: routes, origin check, connection cap, the embedded UI.
+//! - `server`: the accept loop: HTTP timeouts, the cap on open TCP connections, shutdown with a
+//!   deadline, the open-file limit.
+//! - `slots`: room for client sockets: descriptors, the HTTP connection cap and its evictions.
+//! - `http`: routes, origin check, WebSocket cap, the embedded UI.
 //! - `session`: one task per connection, enforcing the limits.
 //! - `rooms`: the room registry and non-blocking delivery.
 
@@ -17,15 +20,17 @@ pub mod ice;
 pub mod protocol;
 mod rate;
 mod rooms;
+mod server;
 mod session;
+mod slots;
 mod state;
 
 pub use config::{Config, Limits};
-pub use http::DESKTOP_ORIGINS;
+pub use http::{DESKTOP_ORIGINS, LOOPBACK_HOSTS};
 pub use ice::{IceConfig, IceConfigError, IceServer};
+pub use server::{raise_open_file_limit, RESERVED_DESCRIPTORS};
 
 use std::future::Future;
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// Why [`serve`] stopped with an error.
@@ -36,22 +41,19 @@ pub enum ServeError {
 }
 
 /// Serves HTTP and WebSocket clients on `listener` until `shutdown` completes, then closes every
-/// WebSocket with 1001 (going away) and returns once all sessions have ended.
+/// WebSocket with 1001 (going away), lets requests in progress finish, and returns once all
+/// connections have ended, or after `Limits::shutdown_timeout` at the latest, closing what remains.
+///
+/// The connection caps are lowered to fit the process's open-file limit (see
+/// [`raise_open_file_limit`]).
 pub async fn serve(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let descriptors = server::fit_to_open_file_limit(&mut config.limits);
     let state = state::AppState::new(config);
-    let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let token = state.shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            token.cancel();
-        })
-        .await?;
-    state.sessions.close();
-    state.sessions.wait().await;
+    let app = http::router(state.clone());
+    server::run(listener, app, state, descriptors, shutdown).await?;
     Ok(())
 }

@@ -35,22 +35,51 @@ struct Args {
     /// People per room.
     #[arg(long, env = "MAX_PEERS_PER_ROOM", default_value_t = Limits::default().max_peers_per_room)]
     max_peers_per_room: usize,
-    /// Open WebSocket connections; more get HTTP 503.
+    /// Open WebSocket connections; more get HTTP 503. Lowered to fit the open-file limit (logged).
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
     max_connections: usize,
+    /// Open TCP connections that are not WebSockets; past it the oldest is closed to make room.
+    /// Lowered to fit the open-file limit (logged).
+    #[arg(long, env = "MAX_HTTP_CONNECTIONS", default_value_t = Limits::default().max_http_connections)]
+    max_http_connections: usize,
+    /// Seconds a client has to send a request's headers, and a kept-alive connection may wait for
+    /// its next request.
+    #[arg(long, env = "HEADER_TIMEOUT_SECS", default_value_t = Limits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds an HTTP connection (not a WebSocket) may move no byte before it is closed.
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = Limits::default().idle_timeout.as_secs())]
+    idle_timeout_secs: u64,
+    /// Seconds shutdown waits for connections to finish before closing them.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = Limits::default().shutdown_timeout.as_secs())]
+    shutdown_timeout_secs: u64,
     /// Seconds a connection may stay without joining a room.
     #[arg(long, env = "JOIN_TIMEOUT_SECS", default_value_t = Limits::default().join_timeout.as_secs())]
     join_timeout_secs: u64,
+    /// Seconds a message may take to arrive whole (all fragments of it); past it the connection
+    /// is closed with 1008.
+    #[arg(long, env = "MESSAGE_TIMEOUT_SECS", default_value_t = Limits::default().message_timeout.as_secs())]
+    message_timeout_secs: u64,
     /// Messages per second allowed per connection, sustained.
     #[arg(long, env = "RATE_PER_SEC", default_value_t = Limits::default().rate_per_sec)]
     rate_per_sec: f64,
     /// Messages allowed in a burst per connection.
     #[arg(long, env = "RATE_BURST", default_value_t = Limits::default().rate_burst)]
     rate_burst: f64,
+    /// Bytes waiting to be sent to one client; past it the client is disconnected.
+    #[arg(long, env = "SEND_QUEUE_BYTES", default_value_t = Limits::default().send_queue_bytes)]
+    send_queue_bytes: usize,
+    /// Seconds a client may leave messages waiting for it; past it it is disconnected, whatever it
+    /// sends meanwhile.
+    #[arg(long, env = "DRAIN_TIMEOUT_SECS", default_value_t = Limits::default().drain_timeout.as_secs())]
+    drain_timeout_secs: u64,
     /// Further origins allowed to open WebSockets, comma-separated (e.g. https://hearth.example.org).
     /// The page's own origin and the desktop app are always allowed.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// Host names clients reach this server by, comma-separated (e.g. hearth.example.org); requests
+    /// naming another host get 403 (DNS-rebinding protection). Without it any host is accepted.
+    #[arg(long, env = "PUBLIC_HOSTS", value_delimiter = ',')]
+    public_host: Vec<String>,
     /// Behind a reverse proxy: take the client address from X-Forwarded-For and the host from
     /// X-Forwarded-Host.
     #[arg(long, env = "TRUST_PROXY")]
@@ -75,6 +104,12 @@ async fn main() -> anyhow::Result<()> {
         Err(e) => anyhow::bail!("could not read .env: {e}"),
     }
 
+    // A low soft limit (1,024 is common) would cap connections long before the flags do.
+    match signaling::raise_open_file_limit() {
+        Ok(limit) => tracing::info!(open_file_limit = limit, "raised the open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
+
     let ice = IceConfig::from_env().context("the ICE server configuration is not usable")?;
     let config = Config {
         ice,
@@ -82,9 +117,16 @@ async fn main() -> anyhow::Result<()> {
             max_message_bytes: args.max_message_bytes,
             max_peers_per_room: args.max_peers_per_room.max(1),
             max_connections: args.max_connections,
+            max_http_connections: args.max_http_connections.max(1),
+            header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+            shutdown_timeout: Duration::from_secs(args.shutdown_timeout_secs),
             join_timeout: Duration::from_secs(args.join_timeout_secs),
+            message_timeout: Duration::from_secs(args.message_timeout_secs.max(1)),
             rate_per_sec: args.rate_per_sec,
             rate_burst: args.rate_burst.max(1.0),
+            send_queue_bytes: args.send_queue_bytes,
+            drain_timeout: Duration::from_secs(args.drain_timeout_secs.max(1)),
             ..Limits::default()
         },
         allowed_origins: args
@@ -93,10 +135,23 @@ async fn main() -> anyhow::Result<()> {
             .map(|o| o.trim().to_owned())
             .filter(|o| !o.is_empty())
             .collect(),
+        allowed_hosts: args
+            .public_host
+            .into_iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect(),
         trust_proxy: args.trust_proxy,
         serve_ui: true,
         only_rooms: None,
     };
+
+    if config.allowed_hosts.is_empty() {
+        tracing::warn!(
+            "any Host header is accepted; list the names this server is reached by with \
+             --public-host (PUBLIC_HOSTS) so that pages on other domains pointed at it are refused"
+        );
+    }
 
     // Watch for signals before saying we listen: a script may send one as soon as it reads that.
     let shutdown = shutdown_signal().context("could not watch for SIGINT and SIGTERM")?;

@@ -1,7 +1,8 @@
 //! The wire protocol: one JSON object per WebSocket text frame, tagged by `type`.
 //!
 //! `docs/PROTOCOL.md` is the same catalogue in prose; keep the two in step. The server never looks
-//! inside a signal's `data`: it is carried as raw JSON text and relayed byte for byte.
+//! inside a signal's `data`: parsing the frame checks it is JSON once, and it is relayed byte for
+//! byte, borrowed from the frame it came in.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -12,17 +13,17 @@ pub const MAX_ROOM_LEN: usize = 64;
 /// Longest display name, in characters (after trimming).
 pub const MAX_NAME_LEN: usize = 64;
 
-/// A message from a client to the server.
+/// A message from a client to the server, borrowing a signal's `data` from the frame.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
-pub enum ClientMessage {
+pub enum ClientMessage<'a> {
     /// Enter a room under a display name.
     Join { room: String, name: String },
     /// Relay `data` to one peer of the room (`to`), or to every other peer when `to` is absent.
     Signal {
         #[serde(skip_serializing_if = "Option::is_none")]
         to: Option<PeerId>,
-        data: Box<RawValue>,
+        data: &'a RawValue,
     },
     /// Leave the room; the connection stays open and may join again.
     Leave,
@@ -54,14 +55,44 @@ pub enum ServerMessage<'a> {
     /// Answer to `ping`.
     Pong,
     /// A request could not be carried out; see [`ErrorCode`].
-    Error { code: ErrorCode, message: &'a str },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+        /// With `rate-limited`: how many messages this one reply stands for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refused: Option<u64>,
+    },
 }
 
 impl ServerMessage<'_> {
     /// The frame text. Serialising these types cannot fail: every field is a string, a list of
     /// strings or already-valid JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| {
+        // The relayed signal, most of the traffic, is written directly: `data` is JSON already,
+        // and a server-made id needs no escaping.
+        if let ServerMessage::Signal { from, data } = self {
+            let (from, data) = (from.as_str(), data.get());
+            if from.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                let mut out = String::with_capacity(36 + from.len() + data.len());
+                out.push_str(r#"{"type":"signal","from":""#);
+                out.push_str(from);
+                out.push_str(r#"","data":"#);
+                out.push_str(data);
+                out.push('}');
+                return out;
+            }
+        }
+        // Sized for the whole frame up front: a relayed description is kilobytes, and growing
+        // from serde_json's default 128 bytes copies it several times.
+        let size = match self {
+            ServerMessage::Signal { data, .. } => 64 + data.get().len(),
+            _ => 256,
+        };
+        let mut out = Vec::with_capacity(size);
+        let written = serde_json::to_writer(&mut out, self)
+            .map_err(|e| e.to_string())
+            .and_then(|()| String::from_utf8(out).map_err(|e| e.to_string()));
+        written.unwrap_or_else(|e| {
             // Unreachable in practice; still answer with a well-formed frame rather than panic.
             tracing::error!(error = %e, "could not serialise a server message");
             r#"{"type":"error","code":"internal","message":"The server could not encode a reply."}"#
@@ -118,7 +149,8 @@ pub enum ErrorCode {
     AlreadyJoined,
     /// The room name is not 1 to 64 of `[A-Za-z0-9_-]`.
     BadRoom,
-    /// The display name is empty after trimming, too long, or has control characters.
+    /// The display name is empty after trimming, too long, has control or format characters, or
+    /// shows nothing.
     BadName,
     /// The room already holds its maximum number of peers.
     RoomFull,
@@ -128,7 +160,8 @@ pub enum ErrorCode {
     UnknownPeer,
     /// The frame is larger than the server accepts.
     TooLarge,
-    /// The connection sent faster than its rate limit allows; the message was not processed.
+    /// The connection sent faster than its rate limit allows; the messages were not processed.
+    /// One reply stands for a whole burst of refused messages (its `refused` count).
     RateLimited,
     /// No `join` arrived in time; the server closes the connection after this error.
     JoinTimeout,
@@ -167,14 +200,24 @@ struct Frame<'a> {
     name: Option<&'a RawValue>,
     #[serde(borrow)]
     to: Option<&'a RawValue>,
-    #[serde(borrow)]
+    /// `null` is a value like any other here, so it is kept (plain `Option` would read it as
+    /// absent).
+    #[serde(borrow, default, deserialize_with = "present")]
     data: Option<&'a RawValue>,
 }
 
-impl ClientMessage {
+/// Reads a field that is there, whatever its value, including `null`.
+fn present<'de, D>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    <&RawValue>::deserialize(deserializer).map(Some)
+}
+
+impl<'a> ClientMessage<'a> {
     /// Reads one text frame. Unknown extra fields are ignored so that clients can grow.
-    pub fn parse(text: &str) -> Result<ClientMessage, ParseError> {
-        let frame: Frame<'_> = serde_json::from_str(text).map_err(|e| {
+    pub fn parse(text: &'a str) -> Result<ClientMessage<'a>, ParseError> {
+        let frame: Frame<'a> = serde_json::from_str(text).map_err(|e| {
             ParseError::BadMessage(format!("The message is not a JSON object: {e}."))
         })?;
         let kind = frame
@@ -206,10 +249,7 @@ impl ClientMessage {
                 let data = frame.data.ok_or_else(|| {
                     ParseError::BadMessage("A signal needs a \"data\" field.".into())
                 })?;
-                Ok(ClientMessage::Signal {
-                    to,
-                    data: data.to_owned(),
-                })
+                Ok(ClientMessage::Signal { to, data })
             }
             "leave" => Ok(ClientMessage::Leave),
             "ping" => Ok(ClientMessage::Ping),
@@ -249,7 +289,10 @@ pub fn validate_room(room: &str) -> Result<(), ParseError> {
     }
 }
 
-/// Checks and trims a display name: 1 to 64 characters, no control characters.
+/// Checks and trims a display name: 1 to 64 characters, at least one of them visible, and no
+/// control characters, no format characters (Unicode category Cf: zero-width characters, bidi
+/// overrides and isolates, soft hyphens) and no line or paragraph separators, so that a name shows
+/// as what it is and cannot reorder or hide the text around it.
 pub fn validate_name(name: &str) -> Result<String, ParseError> {
     let trimmed = name.trim();
     let len = trimmed.chars().count();
@@ -258,12 +301,72 @@ pub fn validate_name(name: &str) -> Result<String, ParseError> {
             "A display name is 1 to 64 characters (spaces around it do not count).".into(),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
+    if let Some(c) = trimmed
+        .chars()
+        .find(|&c| c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
+        return Err(ParseError::BadName(format!(
+            "A display name cannot contain control or invisible formatting characters (it has U+{:04X}).",
+            u32::from(c)
+        )));
+    }
+    if !trimmed.chars().any(is_visible) {
         return Err(ParseError::BadName(
-            "A display name cannot contain control characters.".into(),
+            "A display name needs at least one visible character.".into(),
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Unicode general category Cf (format), as of Unicode 15.1.
+fn is_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
+/// Whether a character shows as something: not a space, and not one of the characters that are
+/// letters or marks to Unicode but draw nothing (Hangul fillers, the blank Braille pattern,
+/// combining grapheme joiner, variation selectors, Mongolian and Khmer invisibles).
+fn is_visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !c.is_control()
+        && !is_format(c)
+        && !matches!(
+            u32::from(c),
+            0x034F
+                | 0x115F
+                | 0x1160
+                | 0x17B4
+                | 0x17B5
+                | 0x180B..=0x180F
+                | 0x2800
+                | 0x3164
+                | 0xFE00..=0xFE0F
+                | 0xFFA0
+                | 0xE0100..=0xE01EF
+        )
 }
 
 #[cfg(test)]
@@ -301,6 +404,14 @@ mod tests {
                     r#"{"type":"signal","to":"abc","data":{"b" : 1, "a":[1.0e3, "\u00e9"]}}"#
                 );
             }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn signal_data_may_be_null() {
+        match ClientMessage::parse(r#"{"type":"signal","data":null}"#) {
+            Ok(ClientMessage::Signal { to: None, data }) => assert_eq!(data.get(), "null"),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -362,8 +473,18 @@ mod tests {
                 ServerMessage::Error {
                     code: ErrorCode::RoomFull,
                     message: "full",
+                    refused: None,
                 },
                 r#"{"type":"error","code":"room-full","message":"full"}"#.to_owned(),
+            ),
+            (
+                ServerMessage::Error {
+                    code: ErrorCode::RateLimited,
+                    message: "slow",
+                    refused: Some(12),
+                },
+                r#"{"type":"error","code":"rate-limited","message":"slow","refused":12}"#
+                    .to_owned(),
             ),
             (
                 ServerMessage::Welcome {
@@ -377,6 +498,21 @@ mod tests {
         ];
         for (msg, want) in cases {
             assert_eq!(msg.to_json(), want);
+        }
+    }
+
+    #[test]
+    fn a_signal_is_written_as_serde_would_write_it() {
+        let data = RawValue::from_string(r#"{"sdp":"v=0\r\n","n":[1,2.5e3]}"#.into()).expect("raw");
+        for from in [PeerId::random(), PeerId::from("odd \"id\"")] {
+            let msg = ServerMessage::Signal {
+                from: &from,
+                data: &data,
+            };
+            assert_eq!(
+                msg.to_json(),
+                serde_json::to_string(&msg).expect("serialise")
+            );
         }
     }
 
@@ -435,6 +571,29 @@ mod tests {
         );
         assert!(validate_name(&"é".repeat(64)).is_ok());
         assert!(validate_name(&"é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn names_that_hide_or_reorder_text_are_refused() {
+        for name in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}",
+            "Ada\u{202E}evil",
+            "Ada\u{2066}x\u{2069}",
+            "Ad\u{00AD}a",
+            "\u{FEFF}Ada",
+            "\u{3164}",
+            "\u{3164}\u{3164}",
+            "\u{115F}\u{1160}",
+            "\u{2800}",
+            "Ada\u{2028}Bob",
+        ] {
+            let err = validate_name(name).expect_err(name);
+            assert_eq!(err.code(), ErrorCode::BadName, "{name:?}");
+        }
+        for name in ["Ada", "李雷", "Zoë", "a\u{0301}", "🙂", "مرحبا", "אבי"] {
+            assert!(validate_name(name).is_ok(), "{name:?}");
+        }
     }
 
     proptest! {

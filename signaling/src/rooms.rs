@@ -1,35 +1,179 @@
 //! The room registry: who is in which room, and delivery of frames to them.
 //!
-//! Delivery never waits: each peer has a bounded outbox drained by its own writer task, and a
-//! peer whose outbox is full is told to disconnect (its `kick` token), so one slow reader cannot
-//! hold up the sender or anyone else in the room.
+//! Delivery never waits: each peer has an outbox bounded in frames and bytes, drained by its own
+//! writer task, and a peer whose outbox is full is told to disconnect (its `kick` token), so one
+//! slow reader cannot hold memory or hold up the sender or anyone else in the room.
 
 use crate::protocol::{PeerId, PeerInfo, ServerMessage};
-use axum::extract::ws::{Message, Utf8Bytes};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Where frames for one peer go.
+/// A frame waiting in an outbox. As small as the text it carries (32 bytes, against 40 for a
+/// WebSocket `Message`): an outbox's first block of 32 slots is allocated with the connection, so
+/// its size is memory every idle connection holds. The close frame, sent once at the end, waits
+/// beside the queue instead ([`Outbox::close_with`]).
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    Text(Utf8Bytes),
+    Ping,
+}
+
+/// A close frame the server sends.
+#[derive(Debug)]
+pub(crate) struct Closing {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl Outgoing {
+    /// The bytes this frame counts for in the queue's byte bound: its payload.
+    pub fn len(&self) -> usize {
+        match self {
+            Outgoing::Text(t) => t.len(),
+            Outgoing::Ping => 0,
+        }
+    }
+
+    pub fn into_message(self) -> Message {
+        match self {
+            Outgoing::Text(t) => Message::Text(t),
+            Outgoing::Ping => Message::Ping(Default::default()),
+        }
+    }
+}
+
+impl Closing {
+    pub fn to_message(&'static self) -> Message {
+        Message::Close(Some(CloseFrame {
+            code: self.code,
+            reason: Utf8Bytes::from_static(self.reason),
+        }))
+    }
+}
+
+/// Where frames for one peer go: a queue bounded in frames and in bytes.
 #[derive(Clone)]
 pub(crate) struct Outbox {
-    pub tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<Outgoing>,
+    /// Shared with the peer's writer ([`Queued`]).
+    backlog: Arc<Backlog>,
+    max_bytes: usize,
     /// Cancelled when the outbox overflows: the peer's session ends and the room is told.
     pub kick: CancellationToken,
 }
 
+/// What waits in one outbox, as the writer reports it.
+struct Backlog {
+    /// Bytes queued and not yet written; the writer takes off what it has flushed.
+    bytes: AtomicUsize,
+    /// When the queue last went from empty to not empty and has not emptied since, in
+    /// milliseconds after `start` plus one; 0 while it is empty.
+    busy_since: AtomicU64,
+    start: Instant,
+    /// The close frame to send once everything queued is written.
+    closing: OnceLock<&'static Closing>,
+}
+
+/// The writer's end of an [`Outbox`].
+pub(crate) struct Queued {
+    rx: mpsc::Receiver<Outgoing>,
+    backlog: Arc<Backlog>,
+}
+
 impl Outbox {
-    /// Queues a frame without waiting. Returns false when the frame was not queued.
-    pub fn deliver(&self, msg: Message) -> bool {
+    /// An outbox holding at most `frames` frames and `max_bytes` bytes of payload.
+    pub fn new(frames: usize, max_bytes: usize) -> (Outbox, Queued) {
+        let (tx, rx) = mpsc::channel(frames.max(1));
+        let backlog = Arc::new(Backlog {
+            bytes: AtomicUsize::new(0),
+            busy_since: AtomicU64::new(0),
+            start: Instant::now(),
+            closing: OnceLock::new(),
+        });
+        let outbox = Outbox {
+            tx,
+            backlog: Arc::clone(&backlog),
+            max_bytes,
+            kick: CancellationToken::new(),
+        };
+        (outbox, Queued { rx, backlog })
+    }
+
+    /// Queues a frame without waiting. Returns false when the frame was not queued; when that is
+    /// because the queue is full (in frames or bytes), the peer is kicked.
+    pub fn deliver(&self, msg: Outgoing) -> bool {
+        let size = msg.len();
+        let bytes = &self.backlog.bytes;
+        let before = bytes.fetch_add(size, Ordering::AcqRel);
+        if before.saturating_add(size) > self.max_bytes {
+            bytes.fetch_sub(size, Ordering::AcqRel);
+            self.kick.cancel();
+            return false;
+        }
         match self.tx.try_send(msg) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kick.cancel();
+            Err(e) => {
+                bytes.fetch_sub(size, Ordering::AcqRel);
+                if let mpsc::error::TrySendError::Full(_) = e {
+                    self.kick.cancel();
+                }
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
+    }
+
+    /// Sends `closing` after everything queued, once every `Outbox` of this peer is gone.
+    pub fn close_with(&self, closing: &'static Closing) {
+        let _ = self.backlog.closing.set(closing);
+    }
+
+    /// How long frames have been waiting without the queue emptying once, if any are.
+    pub fn undrained_for(&self) -> Option<Duration> {
+        match self.backlog.busy_since.load(Ordering::Acquire) {
+            0 => None,
+            since => {
+                let since = self.backlog.start + Duration::from_millis(since - 1);
+                Some(since.elapsed())
+            }
+        }
+    }
+}
+
+impl Queued {
+    /// The next frame, waiting for one; None once every [`Outbox`] is gone.
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        self.rx.recv().await
+    }
+
+    /// The next frame if one is already queued.
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Frames of this many bytes (as [`Outgoing::len`] counts them) left the queue for the socket.
+    pub fn written(&self, bytes: usize) {
+        self.backlog.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// The writer took a frame from an empty queue: the time to drain starts.
+    pub fn busy(&self) {
+        let ms = u64::try_from(self.backlog.start.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.backlog.busy_since.store(ms + 1, Ordering::Release);
+    }
+
+    /// The close frame to end with, if the session chose one.
+    pub fn closing(&self) -> Option<&'static Closing> {
+        self.backlog.closing.get().copied()
+    }
+
+    /// Everything queued has been written.
+    pub fn drained(&self) {
+        self.backlog.busy_since.store(0, Ordering::Release);
     }
 }
 
@@ -103,9 +247,9 @@ impl Rooms {
             .collect();
         // The welcome is queued under the lock, before anyone else can see the new member, so it
         // is the first thing the joiner hears: never a `peer-joined` ahead of it.
-        outbox.deliver(Message::Text(welcome(others)));
+        outbox.deliver(Outgoing::Text(welcome(others)));
         for m in members.iter() {
-            m.outbox.deliver(Message::Text(joined.clone()));
+            m.outbox.deliver(Outgoing::Text(joined.clone()));
         }
         members.push(Member {
             id: id.clone(),
@@ -132,7 +276,7 @@ impl Rooms {
             return;
         }
         for m in members.iter() {
-            m.outbox.deliver(Message::Text(left.clone()));
+            m.outbox.deliver(Outgoing::Text(left.clone()));
         }
     }
 
@@ -152,11 +296,11 @@ impl Rooms {
                     .iter()
                     .find(|m| &m.id == to && &m.id != from)
                     .ok_or(RelayError::UnknownPeer)?;
-                target.outbox.deliver(Message::Text(frame));
+                target.outbox.deliver(Outgoing::Text(frame));
             }
             None => {
                 for m in members.iter().filter(|m| &m.id != from) {
-                    m.outbox.deliver(Message::Text(frame.clone()));
+                    m.outbox.deliver(Outgoing::Text(frame.clone()));
                 }
             }
         }
@@ -173,20 +317,13 @@ impl Rooms {
 mod tests {
     use super::*;
 
-    fn outbox(capacity: usize) -> (Outbox, mpsc::Receiver<Message>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        (
-            Outbox {
-                tx,
-                kick: CancellationToken::new(),
-            },
-            rx,
-        )
+    fn outbox(capacity: usize) -> (Outbox, Queued) {
+        Outbox::new(capacity, usize::MAX)
     }
 
-    fn text(msg: Option<Message>) -> String {
+    fn text(msg: Option<Outgoing>) -> String {
         match msg {
-            Some(Message::Text(t)) => t.as_str().to_owned(),
+            Some(Outgoing::Text(t)) => t.as_str().to_owned(),
             other => panic!("expected a text frame, got {other:?}"),
         }
     }
@@ -205,11 +342,11 @@ mod tests {
         let (b, mut b_rx) = outbox(8);
         let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
         rooms.join("r", &ida, "Ada", a, 2, welcome).expect("join");
-        assert_eq!(text(a_rx.try_recv().ok()), "[]");
+        assert_eq!(text(a_rx.try_recv()), "[]");
         rooms.join("r", &idb, "Bob", b, 2, welcome).expect("join");
-        assert_eq!(text(b_rx.try_recv().ok()), r#"[{"id":"a","name":"Ada"}]"#);
+        assert_eq!(text(b_rx.try_recv()), r#"[{"id":"a","name":"Ada"}]"#);
         assert_eq!(
-            text(a_rx.try_recv().ok()),
+            text(a_rx.try_recv()),
             r#"{"type":"peer-joined","peer":{"id":"b","name":"Bob"}}"#
         );
         let (c, _c_rx) = outbox(8);
@@ -218,10 +355,7 @@ mod tests {
             Err(JoinError::Full)
         );
         rooms.leave("r", &idb);
-        assert_eq!(
-            text(a_rx.try_recv().ok()),
-            r#"{"type":"peer-left","id":"b"}"#
-        );
+        assert_eq!(text(a_rx.try_recv()), r#"{"type":"peer-left","id":"b"}"#);
         rooms.leave("r", &ida);
         assert_eq!(rooms.room_count(), 0);
     }
@@ -244,6 +378,27 @@ mod tests {
             .relay("r", &ida, Some(&idb), "2".into())
             .expect("relay");
         assert!(kick_b.is_cancelled());
+    }
+
+    #[test]
+    fn a_queued_frame_is_no_larger_than_a_pointer_to_text() {
+        assert!(std::mem::size_of::<Outgoing>() <= std::mem::size_of::<Utf8Bytes>());
+    }
+
+    #[test]
+    fn an_outbox_over_its_bytes_kicks_and_written_frames_free_room() {
+        let (outbox, queued) = Outbox::new(100, 10);
+        assert_eq!(outbox.undrained_for(), None);
+        queued.busy();
+        assert!(outbox.undrained_for().is_some());
+        queued.drained();
+        assert_eq!(outbox.undrained_for(), None);
+        assert!(outbox.deliver(Outgoing::Text("12345678".into())));
+        assert!(!outbox.kick.is_cancelled());
+        queued.written(8);
+        assert!(outbox.deliver(Outgoing::Text("12345678".into())));
+        assert!(!outbox.deliver(Outgoing::Text("123".into())));
+        assert!(outbox.kick.is_cancelled());
     }
 
     #[test]

@@ -4,22 +4,44 @@
 //! (the peer's [`Outbox`]). Generic over `Stream`/`Sink` so it does not care what carries frames.
 
 use crate::protocol::{ClientMessage, ErrorCode, PeerId, ServerMessage};
-use crate::rate::TokenBucket;
-use crate::rooms::{JoinError, Outbox, RelayError};
+use crate::rate::RateLimit;
+use crate::rooms::{JoinError, Outbox, Outgoing, Queued, RelayError};
+use crate::server::Activity;
 use crate::state::AppState;
-use axum::extract::ws::{CloseFrame, Message};
+use axum::extract::ws::Message;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use tokio::sync::mpsc;
-use tokio::time::{interval_at, sleep_until, MissedTickBehavior};
-use tokio_util::sync::CancellationToken;
+use tokio::time::sleep_until;
 
-/// Close codes this server sends (RFC 6455 section 7.4.1).
-mod close_code {
-    pub const GOING_AWAY: u16 = 1001;
-    pub const POLICY: u16 = 1008;
-    pub const TOO_BIG: u16 = 1009;
+/// Close frames this server sends (codes from RFC 6455 section 7.4.1).
+mod close {
+    use crate::rooms::Closing;
+
+    pub static SHUTDOWN: Closing = Closing {
+        code: 1001,
+        reason: "The server is shutting down.",
+    };
+    pub static INVALID_UTF8: Closing = Closing {
+        code: 1007,
+        reason: "A text frame was not UTF-8.",
+    };
+    pub static JOIN_TIMEOUT: Closing = Closing {
+        code: 1008,
+        reason: "No join arrived in time.",
+    };
+    pub static UNRESPONSIVE: Closing = Closing {
+        code: 1008,
+        reason: "Nothing heard from this client in time.",
+    };
+    pub static UNFINISHED: Closing = Closing {
+        code: 1008,
+        reason: "A message stayed unfinished too long.",
+    };
+    pub static TOO_BIG: Closing = Closing {
+        code: 1009,
+        reason: "The message is too large.",
+    };
 }
 
 /// The room a session is in, and who it is there.
@@ -35,26 +57,28 @@ enum End {
     ServerShutdown,
     JoinTimeout,
     Unresponsive,
-    SendQueueFull,
+    UnfinishedMessage,
+    SlowReader,
     FrameTooLarge,
+    InvalidUtf8,
     ReadError,
 }
 
 /// Runs one connection until the client leaves, misbehaves, or the server shuts down.
-pub(crate) async fn run<S, E>(socket: S, state: Arc<AppState>, client: String)
-where
+pub(crate) async fn run<S, E>(
+    socket: S,
+    state: Arc<AppState>,
+    client: String,
+    activity: Option<Arc<Activity>>,
+) where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: Into<axum::Error>,
     <S as Sink<Message>>::Error: std::fmt::Display,
 {
     let (sink, mut stream) = socket.split();
     let limits = &state.config.limits;
-    let (tx, rx) = mpsc::channel(limits.send_queue);
-    let outbox = Outbox {
-        tx,
-        kick: CancellationToken::new(),
-    };
-    let writer = tokio::spawn(write_frames(sink, rx));
+    let (outbox, queued) = Outbox::new(limits.send_queue, limits.send_queue_bytes);
+    let writer = tokio::spawn(write_frames(sink, queued));
 
     let mut session = Session {
         state: &state,
@@ -62,29 +86,66 @@ where
         membership: None,
         client: &client,
     };
-    let mut bucket = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
+    let mut rate = RateLimit::new(limits.rate_per_sec, limits.rate_burst);
     let mut last_heard = Instant::now();
     let mut join_deadline = tokio::time::Instant::now() + limits.join_timeout;
-    let mut heartbeat = interval_at(
-        tokio::time::Instant::now() + limits.heartbeat_interval,
-        limits.heartbeat_interval,
-    );
-    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Periodic checks (peer timeout, heartbeat, drain, unfinished messages) come often enough for
+    // the shortest of the timeouts they watch.
+    let every = limits
+        .heartbeat_interval
+        .min(limits.drain_timeout)
+        .min(limits.message_timeout)
+        .div_f64(2.0)
+        .max(std::time::Duration::from_millis(10));
+    let mut next_check = tokio::time::Instant::now() + every;
+    let mut next_ping = Instant::now() + limits.heartbeat_interval;
+    let mut arrivals = activity.map(Arrivals::new);
+    // One timer for the session, set to whichever of its deadlines comes first: a connection costs
+    // one timer entry however many things it waits for.
+    let timer = sleep_until(next_check);
+    tokio::pin!(timer);
     tracing::debug!(%client, "connected");
 
     let end = loop {
+        let mut wake = next_check;
+        if session.membership.is_none() {
+            wake = wake.min(join_deadline);
+        }
+        if let Some(report) = rate.report_at() {
+            wake = wake.min(report);
+        }
+        if timer.deadline() != wake {
+            timer.as_mut().reset(wake);
+        }
         tokio::select! {
             _ = state.shutdown.cancelled() => break End::ServerShutdown,
-            _ = outbox.kick.cancelled() => break End::SendQueueFull,
-            _ = sleep_until(join_deadline), if session.membership.is_none() => {
-                session.error(ErrorCode::JoinTimeout, "No join arrived in time; closing the connection.");
-                break End::JoinTimeout;
-            }
-            _ = heartbeat.tick() => {
+            _ = outbox.kick.cancelled() => break End::SlowReader,
+            () = &mut timer => {
+                let now = tokio::time::Instant::now();
+                if session.membership.is_none() && now >= join_deadline {
+                    session.error(ErrorCode::JoinTimeout, "No join arrived in time; closing the connection.");
+                    break End::JoinTimeout;
+                }
+                if rate.report_at().is_some_and(|at| now >= at) {
+                    session.report_refused(rate.take_refused(), limits);
+                }
+                if now < next_check {
+                    continue;
+                }
+                next_check = now + every;
                 if last_heard.elapsed() >= limits.peer_timeout {
                     break End::Unresponsive;
                 }
-                outbox.deliver(Message::Ping(Default::default()));
+                if outbox.undrained_for().is_some_and(|t| t >= limits.drain_timeout) {
+                    break End::SlowReader;
+                }
+                if arrivals.as_mut().is_some_and(|a| a.stalled(limits.message_timeout)) {
+                    break End::UnfinishedMessage;
+                }
+                if Instant::now() >= next_ping {
+                    next_ping = Instant::now() + limits.heartbeat_interval;
+                    outbox.deliver(Outgoing::Ping);
+                }
             }
             frame = stream.next() => {
                 let frame = match frame {
@@ -93,27 +154,29 @@ where
                     Some(Err(e)) => break read_error(e.into()),
                 };
                 last_heard = Instant::now();
+                if let Some(arrivals) = &mut arrivals {
+                    arrivals.frame(&frame);
+                }
+                if matches!(frame, Message::Text(_) | Message::Binary(_) | Message::Ping(_)) {
+                    if !rate.admit() {
+                        continue;
+                    }
+                    session.report_refused(rate.take_refused(), limits);
+                }
                 match frame {
                     Message::Text(text) => {
-                        if !bucket.take(Instant::now()) {
-                            session.error(ErrorCode::RateLimited, "Too many messages; this one was not processed. Slow down.");
-                        } else if text.len() > limits.max_message_bytes {
+                        if text.len() > limits.max_message_bytes {
                             let msg = format!("The message has {} bytes; the limit is {}. It was not processed.", text.len(), limits.max_message_bytes);
                             session.error(ErrorCode::TooLarge, &msg);
-                        } else {
-                            if session.handle(text.as_str()) {
-                                join_deadline = tokio::time::Instant::now() + limits.join_timeout;
-                            }
+                        } else if session.handle(text.as_str()) {
+                            join_deadline = tokio::time::Instant::now() + limits.join_timeout;
                         }
                     }
                     Message::Binary(_) => {
-                        if bucket.take(Instant::now()) {
-                            session.error(ErrorCode::BadMessage, "Binary frames are not part of the protocol; send JSON text.");
-                        } else {
-                            session.error(ErrorCode::RateLimited, "Too many messages; this one was not processed. Slow down.");
-                        }
+                        session.error(ErrorCode::BadMessage, "Binary frames are not part of the protocol; send JSON text.");
                     }
                     Message::Close(_) => break End::ClientClosed,
+                    // WebSocket pings are answered by the WebSocket layer itself.
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }
@@ -123,70 +186,150 @@ where
     session.leave_room();
     tracing::debug!(%client, reason = ?end, "disconnected");
     let close = match end {
-        End::ServerShutdown => Some((close_code::GOING_AWAY, "The server is shutting down.")),
-        End::JoinTimeout => Some((close_code::POLICY, "No join arrived in time.")),
-        End::Unresponsive => Some((
-            close_code::POLICY,
-            "Nothing heard from this client in time.",
-        )),
-        End::FrameTooLarge => Some((close_code::TOO_BIG, "The message is too large.")),
+        End::ServerShutdown => Some(&close::SHUTDOWN),
+        End::JoinTimeout => Some(&close::JOIN_TIMEOUT),
+        End::Unresponsive => Some(&close::UNRESPONSIVE),
+        End::UnfinishedMessage => Some(&close::UNFINISHED),
+        End::FrameTooLarge => Some(&close::TOO_BIG),
+        End::InvalidUtf8 => Some(&close::INVALID_UTF8),
         End::ClientClosed => None,
         // The socket is broken or its reader stopped: nothing more can usefully be written.
-        End::SendQueueFull | End::ReadError => {
+        End::SlowReader | End::ReadError => {
             writer.abort();
             return;
         }
     };
-    if let Some((code, reason)) = close {
-        outbox.deliver(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })));
+    if let Some(closing) = close {
+        outbox.close_with(closing);
     }
     // With every sender gone the writer finishes what is queued and closes the socket; give a
     // client that no longer reads a moment, not forever.
     drop(session);
     drop(outbox);
     let abort = writer.abort_handle();
-    if tokio::time::timeout(std::time::Duration::from_secs(2), writer)
-        .await
-        .is_err()
-    {
-        abort.abort();
+    tokio::select! {
+        _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer) => {}
+        () = state.hard_stop.cancelled() => {}
     }
+    abort.abort();
 }
 
-/// Drains the outbox into the socket, batching whatever is already queued into one flush.
-async fn write_frames<K>(mut sink: K, mut rx: mpsc::Receiver<Message>)
+/// Drains the outbox into the socket, batching whatever is already queued into one flush, and
+/// tells the outbox when its queue is busy and when it has drained. Once every sender is gone and
+/// the queue is empty, sends the session's close frame, if any, and closes the socket.
+async fn write_frames<K>(mut sink: K, mut queued: Queued)
 where
     K: Sink<Message> + Unpin,
     K::Error: std::fmt::Display,
 {
-    while let Some(first) = rx.recv().await {
-        let mut closing = matches!(first, Message::Close(_));
-        if let Err(e) = sink.feed(first).await {
-            tracing::debug!(error = %e, "write failed");
-            return;
-        }
-        while !closing {
-            let Ok(next) = rx.try_recv() else { break };
-            closing = matches!(next, Message::Close(_));
-            if sink.feed(next).await.is_err() {
-                return;
+    while let Some(first) = queued.recv().await {
+        queued.busy();
+        let mut next = first;
+        loop {
+            let bytes = match write_batch(&mut sink, &mut queued, next).await {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    tracing::debug!(error = %e, "write failed");
+                    return;
+                }
+            };
+            queued.written(bytes);
+            match queued.try_recv() {
+                Some(more) => next = more,
+                None => break,
             }
         }
-        if closing || sink.flush().await.is_err() {
-            break;
-        }
+        queued.drained();
+    }
+    if let Some(closing) = queued.closing() {
+        let _ = sink.feed(closing.to_message()).await;
     }
     // Sends our close frame, or answers the client's, and shuts the stream down.
     let _ = sink.close().await;
+}
+
+/// Feeds `first` and every frame already queued behind it, then flushes once. Returns the bytes
+/// written.
+async fn write_batch<K>(
+    sink: &mut K,
+    queued: &mut Queued,
+    first: Outgoing,
+) -> Result<usize, K::Error>
+where
+    K: Sink<Message> + Unpin,
+{
+    let mut bytes = first.len();
+    sink.feed(first.into_message()).await?;
+    while let Some(next) = queued.try_recv() {
+        bytes += next.len();
+        sink.feed(next.into_message()).await?;
+    }
+    sink.flush().await?;
+    Ok(bytes)
+}
+
+/// Notices a message that takes too long to arrive: bytes read from the socket that have not
+/// become a frame the session has seen. The WebSocket layer holds such bytes (a fragmented message,
+/// a frame still arriving) where the session cannot see them, so they are counted from the
+/// socket's side.
+///
+/// While a message is unfinished no other data message can complete (RFC 6455 section 5.4), only
+/// control frames, whose size on the wire is exact. So each completed data message accounts for
+/// everything read so far (at most one read chunk of the next frame comes with it), and from then
+/// on only control frames account for bytes.
+struct Arrivals {
+    activity: Arc<Activity>,
+    /// Bytes of the socket's stream that the frames seen so far account for.
+    accounted: u64,
+    /// Since when bytes have been waiting to become a frame.
+    waiting_since: Option<Instant>,
+}
+
+impl Arrivals {
+    fn new(activity: Arc<Activity>) -> Self {
+        Arrivals {
+            accounted: activity.bytes_read(),
+            activity,
+            waiting_since: None,
+        }
+    }
+
+    /// A whole frame arrived.
+    fn frame(&mut self, frame: &Message) {
+        match frame {
+            Message::Text(_) | Message::Binary(_) => {
+                self.accounted = self.activity.bytes_read();
+                self.waiting_since = None;
+            }
+            // Control frames: 2 header bytes, a 4-byte mask, and at most 125 bytes of payload.
+            Message::Ping(p) | Message::Pong(p) => self.accounted += 6 + p.len() as u64,
+            Message::Close(c) => {
+                self.accounted += 6 + c.as_ref().map_or(0, |c| 2 + c.reason.len() as u64)
+            }
+        }
+    }
+
+    /// Whether bytes have waited `timeout` or longer to become a frame.
+    fn stalled(&mut self, timeout: std::time::Duration) -> bool {
+        let read = self.activity.bytes_read();
+        // Frames that came with a data message's last read chunk were accounted for already.
+        self.accounted = self.accounted.min(read);
+        if read == self.accounted {
+            self.waiting_since = None;
+            return false;
+        }
+        self.waiting_since
+            .get_or_insert_with(Instant::now)
+            .elapsed()
+            >= timeout
+    }
 }
 
 fn read_error(e: axum::Error) -> End {
     let inner = e.into_inner();
     match inner.downcast_ref::<tungstenite::Error>() {
         Some(tungstenite::Error::Capacity(_)) => End::FrameTooLarge,
+        Some(tungstenite::Error::Utf8(_)) => End::InvalidUtf8,
         _ => {
             tracing::debug!(error = %inner, "read failed");
             End::ReadError
@@ -204,11 +347,29 @@ struct Session<'a> {
 
 impl Session<'_> {
     fn send(&self, msg: &ServerMessage<'_>) {
-        self.outbox.deliver(Message::Text(msg.to_json().into()));
+        self.outbox.deliver(Outgoing::Text(msg.to_json().into()));
     }
 
     fn error(&self, code: ErrorCode, message: &str) {
-        self.send(&ServerMessage::Error { code, message });
+        self.send(&ServerMessage::Error {
+            code,
+            message,
+            refused: None,
+        });
+    }
+
+    /// One `rate-limited` reply for every message refused since the last one.
+    fn report_refused(&self, refused: Option<u64>, limits: &crate::Limits) {
+        let Some(n) = refused else { return };
+        let message = format!(
+            "{n} message(s) were not processed: this connection may send {} a second, in bursts of {}. Slow down.",
+            limits.rate_per_sec, limits.rate_burst
+        );
+        self.send(&ServerMessage::Error {
+            code: ErrorCode::RateLimited,
+            message: &message,
+            refused: Some(n),
+        });
     }
 
     /// Acts on one text frame. Returns true when the session just left a room or was refused
@@ -240,11 +401,7 @@ impl Session<'_> {
                     self.error(ErrorCode::NotJoined, "Join a room before sending signals.");
                     return false;
                 };
-                let frame = ServerMessage::Signal {
-                    from: &m.id,
-                    data: &data,
-                }
-                .to_json();
+                let frame = ServerMessage::Signal { from: &m.id, data }.to_json();
                 let relayed = self
                     .state
                     .rooms

@@ -14,6 +14,9 @@ pub(crate) struct AppState {
     pub shutdown: CancellationToken,
     /// Sessions still running, so `serve` returns only after each has said goodbye.
     pub sessions: TaskTracker,
+    /// Cancelled when shutdown has waited `Limits::shutdown_timeout`: whatever is still open closes
+    /// at once.
+    pub hard_stop: CancellationToken,
     connections: AtomicUsize,
 }
 
@@ -24,6 +27,7 @@ impl AppState {
             rooms: Rooms::default(),
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
+            hard_stop: CancellationToken::new(),
             connections: AtomicUsize::new(0),
         })
     }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Server;
+use common::{Client, Server};
 use futures_util::SinkExt;
 use serde_json::json;
 use signaling::Config;
@@ -93,6 +93,11 @@ async fn bad_names_are_refused() {
         json!("x".repeat(65)),
         json!(3),
         json!("bell\u{7}"),
+        json!("\u{200B}\u{200D}"),
+        json!("Ada\u{202E}gnp.exe"),
+        json!("x\u{2066}y\u{2069}"),
+        json!("Ad\u{AD}a"),
+        json!("\u{3164}"),
     ] {
         client
             .send(json!({"type": "join", "room": "r", "name": name}))
@@ -199,29 +204,124 @@ async fn message_size_limit_is_configurable() {
     client.expect_error("too-large").await;
 }
 
-#[tokio::test]
-async fn flooding_is_answered_rate_limited_never_dropped_silently() {
-    let server = Server::start().await;
-    let mut client = server.client().await;
-    let sent = 400;
-    for _ in 0..sent {
-        client.send_text(r#"{"type":"ping"}"#).await;
+/// Once a burst is over: pings `client` every 500 ms until one is answered, adding up the
+/// `rate-limited` reports that come meanwhile. Returns the messages they refused, not counting the
+/// pings refused here.
+async fn refused_until_a_pong(client: &mut Client) -> u64 {
+    use futures_util::StreamExt;
+    let (mut refused, mut pings) = (0, 0);
+    loop {
+        client.send(json!({"type": "ping"})).await;
+        pings += 1;
+        let wait = tokio::time::sleep(Duration::from_millis(500));
+        tokio::pin!(wait);
+        loop {
+            let frame = tokio::select! {
+                () = &mut wait => break,
+                frame = client.ws.next() => frame,
+            };
+            let Some(Ok(Message::Text(text))) = frame else {
+                continue;
+            };
+            let msg: serde_json::Value = serde_json::from_str(text.as_str()).expect("JSON");
+            match (msg["type"].as_str(), msg["code"].as_str()) {
+                // Every ping before the answered one was refused.
+                (Some("pong"), _) => return refused - (pings - 1),
+                (Some("error"), Some("rate-limited")) => {
+                    refused += msg["refused"].as_u64().expect("a count")
+                }
+                _ => panic!("unexpected {msg}"),
+            }
+        }
+        assert!(pings < 20, "no ping answered in 10 s");
     }
-    let (mut pongs, mut limited) = (0, 0);
-    for _ in 0..sent {
+}
+
+/// Reads `client`'s replies to `sent` pings: pongs and `rate-limited` errors, whose `refused`
+/// counts stand for the others. Returns (pongs, refused, rate-limited replies).
+async fn tally_pings(client: &mut Client, sent: u64) -> (u64, u64, u64) {
+    let (mut pongs, mut refused, mut replies) = (0, 0, 0);
+    while pongs + refused < sent {
         let msg = client.recv().await;
         match (msg["type"].as_str(), msg["code"].as_str()) {
             (Some("pong"), _) => pongs += 1,
-            (Some("error"), Some("rate-limited")) => limited += 1,
+            (Some("error"), Some("rate-limited")) => {
+                refused += msg["refused"]
+                    .as_u64()
+                    .expect("a count of refused messages");
+                replies += 1;
+            }
             _ => panic!("unexpected {msg}"),
         }
     }
-    assert_eq!(pongs + limited, sent, "every message got an answer");
-    assert!(pongs >= 200, "the burst goes through: {pongs}");
-    assert!(limited >= 100, "the excess is refused: {limited}");
+    assert_eq!(pongs + refused, sent, "every message is accounted for once");
+    (pongs, refused, replies)
+}
+
+#[tokio::test]
+async fn a_burst_of_10000_pings_gets_its_refusals_and_keeps_the_connection() {
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    let sent = 10_000;
+    let started = tokio::time::Instant::now();
+    for _ in 0..sent {
+        client.send_text(r#"{"type":"ping"}"#).await;
+    }
+    let (pongs, refused, replies) = tally_pings(&mut client, sent).await;
+    assert!(pongs >= 200, "the burst allowance goes through: {pongs}");
+    assert!(refused >= 5_000, "the excess is refused: {refused}");
+    // A report per message that went through (each flushes the count) and one per 50 ms at
+    // most: far fewer replies than refusals, however slowly the machine runs the burst.
+    let bound = pongs + started.elapsed().as_millis() as u64 / 50 + 1;
+    assert!(
+        replies <= bound,
+        "refusals are reported per burst: {replies} replies for {refused} refusals"
+    );
     // The bucket refills at the sustained rate.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(refused_until_a_pong(&mut client).await, 0);
     client.assert_usable().await;
+}
+
+#[tokio::test]
+async fn a_burst_of_10000_signals_is_relayed_up_to_the_limit_and_the_rest_reported() {
+    let server = Server::start().await;
+    let (mut ada, _) = server.joined("r", "Ada").await;
+    let (mut bob, wb) = server.joined("r", "Bob").await;
+    ada.recv_type("peer-joined").await;
+    let sent = 10_000;
+    let frame = json!({"type": "signal", "to": common::id(&wb), "data": {"kind": "candidate"}});
+    for _ in 0..sent {
+        ada.send(frame.clone()).await;
+    }
+    // Signals that went through get no reply; a ping once the bucket has refilled ends the count.
+    let refused = refused_until_a_pong(&mut ada).await;
+    let relayed = sent - refused;
+    assert!(
+        relayed >= 200,
+        "the burst allowance goes through: {relayed}"
+    );
+    for _ in 0..relayed {
+        bob.recv_type("signal").await;
+    }
+    // Exactly those: Bob's next message is his own pong.
+    bob.assert_usable().await;
+}
+
+#[tokio::test]
+async fn websocket_ping_frames_count_against_the_rate_limit() {
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    for _ in 0..10_000 {
+        client
+            .ws
+            .send(Message::Ping(vec![7].into()))
+            .await
+            .expect("send");
+    }
+    // Past the burst allowance they are refused and reported, a few reports for the whole burst;
+    // a text ping once the bucket has refilled ends the count.
+    let refused = refused_until_a_pong(&mut client).await;
+    assert!(refused >= 5_000, "refused {refused} of 10,000");
 }
 
 #[tokio::test]

@@ -38,20 +38,43 @@ async fn a_peer_that_stops_reading_is_disconnected_without_slowing_the_sender() 
     let (bob, wb) = server.joined("r", "Bob").await;
     ada.recv_type("peer-joined").await;
     let to = common::id(&wb);
+    // Enough to fill the socket buffers and the queue many times over; Ada's own round trip stays
+    // quick meanwhile: the server never waits on Bob.
+    let left = flood_until_left(&mut ada, &to, 2000).await;
+    let left = left.expect("the slow peer was disconnected");
+    assert_eq!(left["id"], to);
+    ada.assert_usable().await;
+    drop(bob);
+}
+
+/// Stops reading `client` for good but keeps it sending WebSocket pings every 50 ms, as a client
+/// that wants to look alive while the server's queue for it grows.
+fn stall_but_keep_pinging(client: Client) -> tokio::task::JoinHandle<()> {
+    use futures_util::StreamExt;
+    let (mut sink, unread) = client.ws.split();
+    tokio::spawn(async move {
+        let _unread = unread;
+        while sink.send(Message::Ping(vec![1].into())).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
+/// Signals of 60 KiB from `from` to `to`, each followed by a ping and its pong, until the room says
+/// `to` left (returned), or `max` are sent.
+async fn flood_until_left(from: &mut Client, to: &str, max: usize) -> Option<serde_json::Value> {
     let chunk = "c".repeat(60 * 1024);
-    // Enough to fill the socket buffers and the queue many times over.
     let mut left = None;
-    for _ in 0..2000 {
-        ada.send(json!({"type": "signal", "to": to, "data": chunk}))
+    for _ in 0..max {
+        from.send(json!({"type": "signal", "to": to, "data": chunk}))
             .await;
-        // Ada's own round trip stays quick: the server never waits on Bob.
-        ada.send(json!({"type": "ping"})).await;
+        from.send(json!({"type": "ping"})).await;
         loop {
-            let reply = ada.recv().await;
+            let reply = from.recv().await;
             match reply["type"].as_str() {
                 Some("pong") => break,
                 Some("peer-left") => left = Some(reply),
-                // Once Bob is gone, signals to him are refused until the peer-left is read.
+                // Once `to` is gone, signals to it are refused until the peer-left is read.
                 Some("error") if reply["code"] == "unknown-peer" => {}
                 _ => panic!("unexpected {reply}"),
             }
@@ -60,10 +83,55 @@ async fn a_peer_that_stops_reading_is_disconnected_without_slowing_the_sender() 
             break;
         }
     }
-    let left = left.expect("the slow peer was disconnected");
-    assert_eq!(left["id"], to);
+    left
+}
+
+#[tokio::test]
+async fn a_reader_that_stalls_is_dropped_at_the_byte_bound_though_it_pings() {
+    let mut config = Config::default();
+    // Only the byte bound can act: frames and time are plentiful.
+    config.limits.send_queue = 100_000;
+    config.limits.send_queue_bytes = 256 * 1024;
+    config.limits.drain_timeout = Duration::from_secs(600);
+    config.limits.rate_per_sec = 1e6;
+    config.limits.rate_burst = 1e6;
+    let server = Server::with(config).await;
+    let (mut ada, _) = server.joined("r", "Ada").await;
+    let (bob, wb) = server.joined("r", "Bob").await;
+    ada.recv_type("peer-joined").await;
+    let pinging = stall_but_keep_pinging(bob);
+    // The kernel's socket buffers take a few MiB first; 30 MiB is far past them and the bound.
+    let left = flood_until_left(&mut ada, &common::id(&wb), 500).await;
+    assert_eq!(
+        left.expect("the stalled reader was dropped")["id"],
+        common::id(&wb)
+    );
     ada.assert_usable().await;
-    drop(bob);
+    pinging.abort();
+}
+
+#[tokio::test]
+async fn a_reader_that_stalls_is_dropped_when_its_queue_does_not_drain_though_it_pings() {
+    let mut config = Config::default();
+    // Only the drain timeout can act: the queue may hold everything sent here.
+    config.limits.send_queue = 100_000;
+    config.limits.send_queue_bytes = 1 << 30;
+    config.limits.drain_timeout = Duration::from_secs(2);
+    config.limits.rate_per_sec = 1e6;
+    config.limits.rate_burst = 1e6;
+    let server = Server::with(config).await;
+    let (mut ada, _) = server.joined("r", "Ada").await;
+    let (bob, wb) = server.joined("r", "Bob").await;
+    ada.recv_type("peer-joined").await;
+    let pinging = stall_but_keep_pinging(bob);
+    // More than the socket buffers hold, then silence: what is queued for Bob never drains.
+    let left = match flood_until_left(&mut ada, &common::id(&wb), 200).await {
+        Some(left) => left,
+        None => ada.recv_type("peer-left").await,
+    };
+    assert_eq!(left["id"], common::id(&wb));
+    ada.assert_usable().await;
+    pinging.abort();
 }
 
 #[tokio::test]

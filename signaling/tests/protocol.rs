@@ -199,3 +199,19 @@ async fn a_client_can_connect_without_an_origin_header() {
         .expect("native clients send no Origin");
     client.assert_usable().await;
 }
+
+#[tokio::test]
+async fn signal_data_may_be_any_json_value_including_null() {
+    let server = Server::start().await;
+    let (mut ada, wa) = server.joined("r", "Ada").await;
+    let (mut bob, _) = server.joined("r", "Bob").await;
+    ada.recv_type("peer-joined").await;
+    for data in ["null", "0", "\"text\"", "[]", "false"] {
+        ada.send_text(&format!(r#"{{"type":"signal","data":{data}}}"#))
+            .await;
+        assert_eq!(
+            bob.recv_text().await,
+            format!(r#"{{"type":"signal","from":"{}","data":{data}}}"#, id(&wa))
+        );
+    }
+}
