@@ -1,8 +1,52 @@
 //! webrtcbin's `get-stats` reply (a structure of structures) as a list of JSON objects shaped like
 //! the browser's `RTCStatsReport` entries, so the UI's stats code reads both the same way.
+//!
+//! Nothing here is invented: a figure webrtcbin does not give is missing from the list, and the
+//! page must show it as unknown. What GStreamer 1.22's webrtcbin gives (fields camel-cased):
+//! - `codec`: `payloadType`, `clockRate`, `mimeType` (not always), `ssrc`;
+//! - `inbound-rtp`: `ssrc`, `kind` (corrected from the descriptions: 1.22 labels every stream of
+//!   a bundle with the first codec's kind), `packetsReceived`, `bytesReceived`, `packetsLost`,
+//!   `jitter`, `firCount`, `pliCount`, `nackCount`; no `framesDecoded`, `frameWidth`,
+//!   `framesPerSecond` or `audioLevel` (the engine's own `Progress` has frames and the level);
+//! - `outbound-rtp`: `ssrc`, `packetsSent`, `bytesSent`, `firCount`, `pliCount`, `nackCount`;
+//!   no `framesEncoded` or frame size;
+//! - `remote-inbound-rtp` / `remote-outbound-rtp` from RTCP: `packetsLost`, `jitter`,
+//!   `roundTripTime` (when the other side sends receiver reports);
+//! - `transport`, `local-candidate`, `remote-candidate` (address, port, type, protocol);
+//! - **no `candidate-pair`** with a state, `nominated` or `currentRoundTripTime`: 1.22 does not
+//!   report the selected pair.
+//!
+//! Added by the engine, measured rather than made up: one `media-source` of kind `audio`
+//! (`hearth-microphone`) whose `audioLevel` (0 to 1, linear, as the browser's) is the
+//! microphone's RMS level after the mute, so a muted microphone measures 0; missing until the
+//! microphone has given any sound.
+
+use std::collections::HashMap;
 
 use gst::glib;
 use serde_json::{Map, Number, Value};
+
+/// Sets each stat's `kind` from the SSRCs the descriptions announce (`kinds`).
+pub fn label_kinds(list: &mut [Value], kinds: &HashMap<u64, String>) {
+    for stat in list {
+        let ssrc = stat.get("ssrc").and_then(Value::as_u64);
+        if let Some(kind) = ssrc.and_then(|ssrc| kinds.get(&ssrc)) {
+            stat["kind"] = Value::String(kind.clone());
+        }
+    }
+}
+
+/// The microphone's `media-source` from its measured level in dBFS.
+pub fn microphone(db: f64) -> Value {
+    let level = if db.is_finite() {
+        10f64.powf(db / 20.0).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    serde_json::json!({
+        "id": "hearth-microphone", "type": "media-source", "kind": "audio", "audioLevel": level,
+    })
+}
 
 /// One JSON object per statistic, each with `id` and `type` (`inbound-rtp`, `candidate-pair`, ...).
 pub fn to_json(reply: &gst::StructureRef) -> Vec<Value> {
@@ -81,5 +125,15 @@ mod tests {
         assert_eq!(camel_case("packets-received"), "packetsReceived");
         assert_eq!(camel_case("type"), "type");
         assert_eq!(camel_case("round-trip-time"), "roundTripTime");
+    }
+
+    #[test]
+    fn the_microphone_level_is_linear_and_silence_is_zero() {
+        assert_eq!(microphone(0.0)["audioLevel"], 1.0);
+        assert_eq!(microphone(f64::NEG_INFINITY)["audioLevel"], 0.0);
+        let quiet = microphone(-700.0)["audioLevel"].as_f64().unwrap_or(1.0);
+        assert!(quiet < 0.001, "{quiet}");
+        let half = microphone(-6.0)["audioLevel"].as_f64().unwrap_or(0.0);
+        assert!((half - 0.501).abs() < 0.01, "{half}");
     }
 }
