@@ -3,18 +3,25 @@
 //!
 //! Nothing here is invented: a figure webrtcbin does not give is missing from the list, and the
 //! page must show it as unknown. What GStreamer 1.22's webrtcbin gives (fields camel-cased):
-//! - `codec`: `payloadType`, `clockRate`, `mimeType` (not always), `ssrc`;
-//! - `inbound-rtp`: `ssrc`, `kind` (corrected from the descriptions: 1.22 labels every stream of
-//!   a bundle with the first codec's kind), `packetsReceived`, `bytesReceived`, `packetsLost`,
-//!   `jitter`, `firCount`, `pliCount`, `nackCount`; no `framesDecoded`, `frameWidth`,
-//!   `framesPerSecond` or `audioLevel` (the engine's own `Progress` has frames and the level);
-//! - `outbound-rtp`: `ssrc`, `packetsSent`, `bytesSent`, `firCount`, `pliCount`, `nackCount`;
-//!   no `framesEncoded` or frame size;
-//! - `remote-inbound-rtp` / `remote-outbound-rtp` from RTCP: `packetsLost`, `jitter`,
-//!   `roundTripTime` (when the other side sends receiver reports);
-//! - `transport`, `local-candidate`, `remote-candidate` (address, port, type, protocol);
-//! - **no `candidate-pair`** with a state, `nominated` or `currentRoundTripTime`: 1.22 does not
-//!   report the selected pair.
+//! - `codec`: `payloadType`, `clockRate`, `mimeType`, `codecType`, `ssrc`, `channels`,
+//!   `sdpFmtpLine` (audio);
+//! - `inbound-rtp`: `ssrc`, `kind`, `packetsReceived`, `bytesReceived`, `packetsLost`, `jitter`,
+//!   `firCount`, `pliCount`, `nackCount`; **no `framesDecoded`, `frameWidth`, `frameHeight`,
+//!   `framesPerSecond` or `audioLevel`** (the engine's `Progress` has the frames received and
+//!   the remote sound's level);
+//! - `outbound-rtp`: `ssrc`, `kind`, `packetsSent`, `bytesSent`, `firCount`, `pliCount`,
+//!   `nackCount`; **no `framesEncoded`, frame size or `targetBitrate`**;
+//! - `remote-inbound-rtp` (`fractionLost`, `packetsLost`, `roundTripTime`) and
+//!   `remote-outbound-rtp` (`remoteTimestamp`), from RTCP;
+//! - `transport` (`selectedCandidatePairId`), `local-candidate`, `remote-candidate` (`address`,
+//!   `port`, `candidateType`, `protocol`, `priority`);
+//! - `candidate-pair` with only `localCandidateId` and `remoteCandidateId`: **no `state`,
+//!   `nominated`, `currentRoundTripTime` or bytes** (the round trip is in `remote-inbound-rtp`);
+//! - `peer-connection` (data channel counts).
+//!
+//! Under bundle, 1.22 gives every RTP stat the first media's `kind` and `codecId`; `kind` is
+//! corrected here from the descriptions' SSRCs and the `codec` stats' MIME types, `codecId` is
+//! left as webrtcbin has it.
 //!
 //! Added by the engine, measured rather than made up: one `media-source` of kind `audio`
 //! (`hearth-microphone`) whose `audioLevel` (0 to 1, linear, as the browser's) is the
@@ -26,8 +33,21 @@ use std::collections::HashMap;
 use gst::glib;
 use serde_json::{Map, Number, Value};
 
-/// Sets each stat's `kind` from the SSRCs the descriptions announce (`kinds`).
+/// Sets each stat's `kind` from the SSRCs the descriptions announce (`kinds`) and, for those
+/// they do not (webrtcbin's own descriptions may list none), from the `codec` stats' MIME type.
 pub fn label_kinds(list: &mut [Value], kinds: &HashMap<u64, String>) {
+    let mut kinds = kinds.clone();
+    for stat in list.iter().filter(|s| s["type"] == "codec") {
+        let ssrc = stat.get("ssrc").and_then(Value::as_u64);
+        let kind = stat
+            .get("mimeType")
+            .and_then(Value::as_str)
+            .and_then(|m| m.split('/').next())
+            .filter(|k| *k == "audio" || *k == "video");
+        if let (Some(ssrc), Some(kind)) = (ssrc, kind) {
+            kinds.entry(ssrc).or_insert_with(|| kind.to_string());
+        }
+    }
     for stat in list {
         let ssrc = stat.get("ssrc").and_then(Value::as_u64);
         if let Some(kind) = ssrc.and_then(|ssrc| kinds.get(&ssrc)) {

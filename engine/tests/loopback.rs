@@ -113,6 +113,22 @@ async fn two_engines_call_each_other_with_picture_and_sound() {
         .find(|s| s["type"] == "inbound-rtp" && s["kind"] == "audio")
         .unwrap_or_else(|| panic!("no inbound audio in {stats:#?}"));
     assert_ne!(inbound_audio["ssrc"], inbound_video["ssrc"]);
+    let outbound_video = stats
+        .iter()
+        .find(|s| s["type"] == "outbound-rtp" && s["kind"] == "video")
+        .unwrap_or_else(|| panic!("no outbound video in {stats:#?}"));
+    assert!(outbound_video["bytesSent"].as_u64().unwrap_or(0) > 0);
+    // The engine adds one entry of its own, the measured microphone; no candidate pair state
+    // or level is made up where webrtcbin gives none.
+    let own: Vec<_> = stats
+        .iter()
+        .filter(|s| s["id"].as_str().is_some_and(|id| id.starts_with("hearth-")))
+        .collect();
+    assert_eq!(own.len(), 1, "{own:#?}");
+    assert!(stats
+        .iter()
+        .filter(|s| s["type"] == "candidate-pair")
+        .all(|s| s.get("state").is_none() && s.get("currentRoundTripTime").is_none()));
     let microphone = stats
         .iter()
         .find(|s| s["type"] == "media-source")

@@ -369,3 +369,72 @@ impl Owner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A connection's settings on test sources; its events are dropped.
+    fn connect(connection: &str, video: Option<bool>) -> Connect {
+        Connect {
+            connection: connection.into(),
+            peer: PeerConfig::default(),
+            capture: Capture::Test,
+            video,
+            events: Channel::new(|_| Ok(())),
+        }
+    }
+
+    async fn settle() {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_opened_with_the_video_off_never_opens_the_camera() {
+        let service = Service::start();
+        service
+            .connect(connect(DEFAULT_CONNECTION, Some(false)))
+            .await
+            .expect("open with the video off");
+        let engine = service.engine().await.expect("the capture");
+        settle().await;
+        assert_eq!(engine.progress().camera_opens, 0);
+        assert_eq!(engine.progress().local_frames, 0);
+
+        // The next call (`native_open` again, nothing said of the video) and a second
+        // connection keep it closed.
+        service
+            .connect(connect(DEFAULT_CONNECTION, None))
+            .await
+            .expect("the next call");
+        service.connect(connect("b", None)).await.expect("b");
+        settle().await;
+        assert_eq!(engine.progress().camera_opens, 0);
+        assert_eq!(engine.progress().local_frames, 0);
+
+        // Start Video opens it once for every connection; a third connection does not reopen it.
+        engine.set_camera(true).expect("camera on");
+        service.connect(connect("c", None)).await.expect("c");
+        settle().await;
+        assert!(engine.progress().local_frames > 0);
+        assert_eq!(engine.progress().camera_opens, 1);
+        assert!(
+            !service.local.next(0).await.is_empty(),
+            "no preview frame for the page"
+        );
+
+        // One connection ends; the others and the capture stay.
+        assert!(service.disconnect("b".into()).await.expect("disconnect"));
+        assert!(!service.disconnect("b".into()).await.expect("again"));
+        assert!(service.peer("b").await.is_err());
+        assert!(service.peer("c").await.is_ok());
+        assert!(service.peer(DEFAULT_CONNECTION).await.is_ok());
+        assert!(service.routes.read().expect("routes").named("b").is_none());
+
+        service.close().await;
+        assert!(service.engine().await.is_err());
+        assert!(service.peer("c").await.is_err());
+    }
+}
