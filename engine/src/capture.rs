@@ -273,16 +273,18 @@ impl CaptureGraph {
     /// any does, and a connection that starts gets a key frame to start from.
     pub fn video_senders_changed(&self, sending: bool) {
         let Some(shared) = &self.shared else { return };
-        let mut senders = shared
-            .senders
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *senders = if sending {
-            *senders + 1
-        } else {
-            senders.saturating_sub(1)
-        };
-        shared.valve.set_property("drop", *senders == 0);
+        {
+            let mut senders = shared
+                .senders
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            *senders = if sending {
+                *senders + 1
+            } else {
+                senders.saturating_sub(1)
+            };
+            shared.valve.set_property("drop", *senders == 0);
+        }
         if sending {
             self.request_key_frame();
         }

@@ -140,10 +140,15 @@ impl Peer {
         });
         peer.wire();
         pipeline.add(&peer.bin)?;
-        peer.bin.sync_state_with_parent()?;
-        peer.feed(&video_tee, &video_input)?;
-        let audio_tee = peer.capture.audio_tee().clone();
-        peer.feed(&audio_tee, &audio_input)?;
+        let started = peer.bin.sync_state_with_parent().map_err(EngineError::from);
+        let fed = started
+            .and_then(|_| peer.feed(&video_tee, &video_input))
+            .and_then(|_| peer.feed(peer.capture.audio_tee(), &audio_input));
+        if let Err(e) = fed {
+            // Half built: out of the pipeline again, the capture undisturbed.
+            peer.close(Some(pipeline));
+            return Err(e);
+        }
         Ok(peer)
     }
 

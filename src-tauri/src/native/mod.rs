@@ -470,7 +470,9 @@ pub async fn native_remote_frame(
         .named(&connection)
         .ok_or_else(|| CommandError::new("closed", format!("no connection {connection}")))?;
     let slot = match track {
-        Some(track) => route.track(track),
+        Some(track) => route
+            .track(track)
+            .ok_or_else(|| CommandError::new("closed", format!("no track {track}")))?,
         None => route.any.clone(),
     };
     Ok(Response::new(slot.next(after).await))

@@ -28,23 +28,28 @@ pub const DEFAULT_CONNECTION: &str = "default";
 /// commands are awaited one by one, so this is only reached by a page gone wrong).
 const COMMANDS: usize = 32;
 
+/// Tracks of one connection with a frame slot of their own: 16 (a person sends one picture
+/// today; screen sharing adds one). A request for another track beyond that is refused.
+const TRACKS: usize = 16;
+
 /// Where one connection's events and pictures go.
 pub struct Route {
     events: Channel<EngineEvent>,
     /// The newest remote picture of any of its tracks.
     pub any: Arc<FrameSlot>,
-    /// The newest remote picture of each track, made on the first frame or request.
+    /// The newest remote picture of each track, made on the first frame or request; at most
+    /// [`TRACKS`].
     tracks: Mutex<HashMap<u32, Arc<FrameSlot>>>,
 }
 
 impl Route {
-    pub fn track(&self, track: u32) -> Arc<FrameSlot> {
-        self.tracks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(track)
-            .or_default()
-            .clone()
+    /// The slot of `track`; `None` if it is new and the connection has [`TRACKS`] already.
+    pub fn track(&self, track: u32) -> Option<Arc<FrameSlot>> {
+        let mut tracks = self.tracks.lock().unwrap_or_else(PoisonError::into_inner);
+        if tracks.len() >= TRACKS && !tracks.contains_key(&track) {
+            return None;
+        }
+        Some(tracks.entry(track).or_default().clone())
     }
 }
 
@@ -101,7 +106,9 @@ impl Observer for Forward {
                     .cloned();
                 if let Some(route) = route {
                     route.any.publish(&frame);
-                    route.track(track).publish(&frame);
+                    if let Some(slot) = route.track(track) {
+                        slot.publish(&frame);
+                    }
                 }
             }
         }
