@@ -67,7 +67,12 @@ async fn three_receivers(encoding: Encoding) {
     let a_relay = Relayer::start(a_events);
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
-    for _ in 0..3 {
+    // HEARTH_BENCH_PEERS: how many receiving engines (3 unless said).
+    let count = std::env::var("HEARTH_BENCH_PEERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    for _ in 0..count {
         let (engine, events, _) = capture(false, encoding);
         let receiver = engine.add_peer(&PeerConfig::default()).expect("receiver");
         let sender = a.add_peer(&PeerConfig::default()).expect("sender");
@@ -102,7 +107,7 @@ async fn three_receivers(encoding: Encoding) {
     let (cpu1, enc1) = cpu_ticks(encoders);
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "{encoding:?}: process {:.2} cores, encoding threads {:.2} cores over {seconds:.0} s",
+        "{encoding:?}, {count} connections: process {:.2} cores, encoding threads {:.2} cores over {seconds:.0} s",
         (cpu1 - cpu0) as f64 / ticks_per_second / seconds,
         (enc1 - enc0) as f64 / ticks_per_second / seconds,
     );
