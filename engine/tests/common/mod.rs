@@ -191,7 +191,8 @@ pub fn relay(events: Events, from: PeerId, to: Arc<Peer>) -> Relayed {
     Relayer::start(events).route(from, to)
 }
 
-/// Waits for a connection state; 30 s at most, so a connection that never forms fails the test.
+/// Waits for a connection state; 60 s at most (two shared cores may be very busy), so a
+/// connection that never forms fails the test.
 pub async fn until_state(states: &mut mpsc::UnboundedReceiver<String>, wanted: &str) {
     let wait = async {
         while let Some(state) = states.recv().await {
@@ -202,11 +203,11 @@ pub async fn until_state(states: &mut mpsc::UnboundedReceiver<String>, wanted: &
         }
         panic!("no more connection states before {wanted}");
     };
-    if tokio::time::timeout(Duration::from_secs(30), wait)
+    if tokio::time::timeout(Duration::from_secs(60), wait)
         .await
         .is_err()
     {
-        panic!("not {wanted} within 30 s");
+        panic!("not {wanted} within 60 s");
     }
 }
 
@@ -216,7 +217,8 @@ pub async fn until(
     what: &str,
     test: impl Fn(Progress) -> bool,
 ) -> Progress {
-    for _ in 0..1200 {
+    // 90 s: two shared cores may be very busy.
+    for _ in 0..1800 {
         let now = progress();
         if test(now) {
             return now;
