@@ -135,8 +135,16 @@ pub(crate) fn source(
     let chosen = match wanted {
         Some(id) => match devices.iter().find(|d| device_id(d) == id) {
             Some(d) => Some(d.clone()),
-            // A remembered device that is gone: fall back rather than fail the call.
-            None => devices.first().cloned(),
+            // A remembered device that is gone: fall back rather than fail the call, and say so.
+            None => {
+                let fallback = devices.first();
+                tracing::warn!(
+                    wanted = id,
+                    instead = fallback.map(device_id).as_deref(),
+                    "the requested {kind:?} device is missing"
+                );
+                fallback.cloned()
+            }
         },
         None => devices.first().cloned(),
     };

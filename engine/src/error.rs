@@ -12,7 +12,7 @@ pub enum EngineError {
     Pipeline(String),
     #[error("the session description is not valid SDP: {0}")]
     BadSdp(String),
-    #[error("unknown description type `{0}` (expected offer, answer, pranswer or rollback)")]
+    #[error("unknown description type `{0}` (expected offer, answer or pranswer; rollback is not supported)")]
     BadSdpType(String),
     #[error("negotiation failed: {0}")]
     Negotiation(String),

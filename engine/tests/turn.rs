@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{engine_with, negotiate, relay, until, until_state};
+use common::{negotiate, relay, send_all, side_with, until, until_state, Side};
 use hearth_engine::{EngineEvent, IceServer, MediaKind};
 
 /// Set in the copy of this test that runs inside the namespace.
@@ -106,7 +106,12 @@ fn turn(password: &str) -> IceServer {
 async fn call_through_turn() {
     let _server = TurnServer::start();
 
-    let (refused, mut refused_events, _) = engine_with(vec![turn("wrong")], true);
+    let Side {
+        engine: refused_engine,
+        peer: refused,
+        events: mut refused_events,
+        ..
+    } = side_with(vec![turn("wrong")], true);
     refused
         .set_sending(MediaKind::Video, true)
         .expect("sending");
@@ -116,21 +121,28 @@ async fn call_through_turn() {
         .await
         .expect("local offer");
 
-    let (a, a_events, _) = engine_with(vec![turn(PASSWORD)], true);
-    let (b, b_events, _) = engine_with(vec![turn(PASSWORD)], true);
-    let a_relayed = relay(a_events, b.clone());
+    let a = side_with(vec![turn(PASSWORD)], true);
+    let b = side_with(vec![turn(PASSWORD)], true);
+    let a_relayed = relay(a.events, a.peer.id(), b.peer.clone());
     let mut a_states = a_relayed.states;
-    let mut b_states = relay(b_events, a.clone()).states;
-    for engine in [&a, &b] {
-        for kind in [MediaKind::Audio, MediaKind::Video] {
-            engine.set_sending(kind, true).expect("sending");
-        }
-    }
-    negotiate(&a, &b, false).await;
+    let mut b_states = relay(b.events, b.peer.id(), a.peer.clone()).states;
+    send_all(&a.peer);
+    send_all(&b.peer);
+    negotiate(&a.peer, &b.peer, false).await;
     until_state(&mut a_states, "connected").await;
     until_state(&mut b_states, "connected").await;
-    until(&b, "b sees a through TURN", |p| p.remote_frames >= 60).await;
-    until(&a, "a sees b through TURN", |p| p.remote_frames >= 60).await;
+    until(
+        || b.peer.progress(),
+        "b sees a through TURN",
+        |p| p.remote_frames >= 60,
+    )
+    .await;
+    until(
+        || a.peer.progress(),
+        "a sees b through TURN",
+        |p| p.remote_frames >= 60,
+    )
+    .await;
     // Every candidate a offered must be relayed, from the TURN server's address.
     let offered = a_relayed.candidates.lock().expect("candidates").clone();
     assert!(!offered.is_empty(), "a offered no candidates");
@@ -143,7 +155,7 @@ async fn call_through_turn() {
 
     // Meanwhile the engine with the wrong password has had every chance to allocate a relay.
     let mut candidates = Vec::new();
-    while let Ok(event) = refused_events.try_recv() {
+    while let Ok((_, event)) = refused_events.try_recv() {
         if let EngineEvent::IceCandidate { candidate, .. } = event {
             candidates.push(candidate);
         }
@@ -152,7 +164,7 @@ async fn call_through_turn() {
         candidates.is_empty(),
         "the wrong TURN password still gave candidates: {candidates:?}"
     );
-    for engine in [&a, &b, &refused] {
+    for engine in [&a.engine, &b.engine, &refused_engine] {
         engine.close();
     }
 }

@@ -134,6 +134,20 @@ pub fn run() {
         native::native_switch_device,
         native::native_progress,
         native::native_frame,
+        native::native_signaling_state,
+        native::native_connect,
+        native::native_disconnect,
+        native::native_peer_create_offer,
+        native::native_peer_create_answer,
+        native::native_peer_set_local_description,
+        native::native_peer_set_remote_description,
+        native::native_peer_add_ice_candidate,
+        native::native_peer_stats,
+        native::native_peer_progress,
+        native::native_peer_signaling_state,
+        native::native_peer_set_sending,
+        native::native_set_microphone,
+        native::native_remote_frame,
     ]);
     #[cfg(not(target_os = "linux"))]
     let builder = builder.invoke_handler(handler![]);

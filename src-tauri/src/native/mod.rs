@@ -1,0 +1,479 @@
+//! Calls without the webview's WebRTC: the native engine (`hearth-engine`, GStreamer's webrtcbin)
+//! behind commands that mirror `RTCPeerConnection`. One service task ([`service`]) owns the
+//! capture and a map of connections by name; events and frames carry their connection. Decoded
+//! pictures reach the page by long polling, newest frame first ([`frames`]).
+//!
+//! # Commands of one call (what `ui/js/native*.js` uses today)
+//! They act on the connection named `"default"`; shapes unchanged:
+//! - `native_status()` → `{available, message}`; `native_devices()` → `[{kind, deviceId, label}]`
+//! - `native_open {iceServers, camera?, microphone?, relayOnly?, events, video?}`: opens the
+//!   capture if it is not open (the camera only if `video` is not `false`) and a fresh default
+//!   connection, replacing the one before. An open capture is kept as it is, so a camera the
+//!   person turned off stays off (and closed) for the next call.
+//! - `native_close`: ends every connection and closes the capture (devices released).
+//! - `native_create_offer {iceRestart}` → `{type, sdp}`; `native_create_answer` → `{type, sdp}`
+//! - `native_set_local_description {description}`, `native_set_remote_description {description}`
+//! - `native_add_ice_candidate {sdpMLineIndex, candidate}`
+//! - `native_stats` → `[stat]` (only what webrtcbin reports, and the measured microphone level)
+//! - `native_set_sending {kind, enabled}`: video: the default connection sends the picture or
+//!   not; audio: the microphone is muted for every connection (silence is sent), and the default
+//!   connection starts sending sound.
+//! - `native_set_camera {on}`: closes or reopens the camera for every connection.
+//! - `native_switch_device {kind, deviceId}`
+//! - `native_progress` → `{localFrames, cameraOpens, remoteFrames, remoteLevelDb}`
+//! - `native_frame {source: "local"|"remote", after}` → frame bytes (see [`frames::FRAME_HEADER`])
+//! - `native_signaling_state` → `"stable"` | `"have-local-offer"` | ... (read from webrtcbin)
+//!
+//! # Connection-scoped commands (for calls with several people)
+//! `connection` is the page's name for the remote person's connection (any string):
+//! - `native_connect {connection, iceServers, relayOnly?, camera?, microphone?, video?, events}`:
+//!   opens the capture if needed and a connection of that name (replacing one of that name);
+//!   `events` receives that connection's events (`ice-candidate`, `negotiation-needed`,
+//!   `connection-state`, `signaling-state`, `track {kind, track}`, `error`).
+//! - `native_disconnect {connection}` → `bool` (whether it existed); the others go on.
+//! - `native_peer_create_offer {connection, iceRestart}`, `native_peer_create_answer {connection}`
+//! - `native_peer_set_local_description {connection, description}`,
+//!   `native_peer_set_remote_description {connection, description}`
+//! - `native_peer_add_ice_candidate {connection, sdpMLineIndex, candidate}`
+//! - `native_peer_stats {connection}`, `native_peer_progress {connection}`,
+//!   `native_peer_signaling_state {connection}`
+//! - `native_peer_set_sending {connection, kind, enabled}`: that connection sends `kind` or not.
+//! - `native_set_microphone {enabled}`: mute for every connection.
+//! - `native_remote_frame {connection, track?, after}` → frame bytes of that connection's track
+//!   (`track` as in its `track` event; without it, its newest picture of any track).
+
+mod frames;
+mod service;
+
+use std::sync::Arc;
+
+use hearth_engine::{
+    Capture, DeviceInfo, EngineError, EngineEvent, FrameSource, IceServer, MediaKind, Peer,
+    PeerConfig, Progress, SessionDescription,
+};
+use tauri::ipc::{Channel, Response};
+use tauri::State;
+
+use crate::error::CommandError;
+use service::{Connect, Service, DEFAULT_CONNECTION};
+
+impl From<EngineError> for CommandError {
+    fn from(e: EngineError) -> Self {
+        let code = match e {
+            EngineError::Init(_) | EngineError::MissingPlugin(_) => "native-unavailable",
+            EngineError::NoDevice(_) => "no-device",
+            EngineError::Closed => "closed",
+            _ => "negotiation",
+        };
+        CommandError::new(code, e.to_string())
+    }
+}
+
+/// The native engine's service (its capture and connections).
+pub struct NativeState {
+    service: Service,
+}
+
+impl Default for NativeState {
+    fn default() -> Self {
+        NativeState {
+            service: Service::start(),
+        }
+    }
+}
+
+impl NativeState {
+    /// Stops every connection and the capture: devices released.
+    pub async fn close(&self) {
+        self.service.close().await;
+    }
+
+    async fn peer(&self, connection: Option<&str>) -> Result<Arc<Peer>, CommandError> {
+        self.service
+            .peer(connection.unwrap_or(DEFAULT_CONNECTION))
+            .await
+    }
+}
+
+fn capture(camera: Option<String>, microphone: Option<String>) -> Capture {
+    if crate::webview::fake_media() {
+        Capture::Test
+    } else {
+        Capture::Devices { camera, microphone }
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NativeStatus {
+    available: bool,
+    message: Option<String>,
+}
+
+/// Whether calls can go through the native engine on this machine, and if not, why.
+#[tauri::command]
+pub fn native_status() -> NativeStatus {
+    // Turning it off shows what people without GStreamer's plugins get (tests, troubleshooting).
+    if std::env::var("HEARTH_NATIVE").is_ok_and(|v| v == "0") {
+        return NativeStatus {
+            available: false,
+            message: Some("turned off by HEARTH_NATIVE=0".into()),
+        };
+    }
+    match hearth_engine::init() {
+        Ok(()) => NativeStatus {
+            available: true,
+            message: None,
+        },
+        Err(e) => NativeStatus {
+            available: false,
+            message: Some(e.to_string()),
+        },
+    }
+}
+
+#[tauri::command]
+pub async fn native_devices() -> Result<Vec<DeviceInfo>, CommandError> {
+    hearth_engine::init()?;
+    let capture = capture(None, None);
+    tauri::async_runtime::spawn_blocking(move || hearth_engine::list_devices(&capture))
+        .await
+        .map_err(|e| CommandError::new("native-unavailable", e.to_string()))
+}
+
+/// Opens the capture (unless open) and a fresh default connection, replacing the one before.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn native_open(
+    state: State<'_, NativeState>,
+    ice_servers: Vec<IceServer>,
+    camera: Option<String>,
+    microphone: Option<String>,
+    relay_only: Option<bool>,
+    video: Option<bool>,
+    events: Channel<EngineEvent>,
+) -> Result<(), CommandError> {
+    native_connect(
+        state,
+        DEFAULT_CONNECTION.into(),
+        ice_servers,
+        relay_only,
+        camera,
+        microphone,
+        video,
+        events,
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn native_close(state: State<'_, NativeState>) -> Result<(), CommandError> {
+    state.close().await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn native_create_offer(
+    state: State<'_, NativeState>,
+    ice_restart: bool,
+) -> Result<SessionDescription, CommandError> {
+    Ok(state.peer(None).await?.create_offer(ice_restart).await?)
+}
+
+#[tauri::command]
+pub async fn native_create_answer(
+    state: State<'_, NativeState>,
+) -> Result<SessionDescription, CommandError> {
+    Ok(state.peer(None).await?.create_answer().await?)
+}
+
+#[tauri::command]
+pub async fn native_set_local_description(
+    state: State<'_, NativeState>,
+    description: SessionDescription,
+) -> Result<(), CommandError> {
+    Ok(state
+        .peer(None)
+        .await?
+        .set_local_description(&description)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn native_set_remote_description(
+    state: State<'_, NativeState>,
+    description: SessionDescription,
+) -> Result<(), CommandError> {
+    Ok(state
+        .peer(None)
+        .await?
+        .set_remote_description(&description)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn native_add_ice_candidate(
+    state: State<'_, NativeState>,
+    sdp_m_line_index: u32,
+    candidate: String,
+) -> Result<(), CommandError> {
+    Ok(state
+        .peer(None)
+        .await?
+        .add_ice_candidate(sdp_m_line_index, &candidate)?)
+}
+
+#[tauri::command]
+pub async fn native_stats(
+    state: State<'_, NativeState>,
+) -> Result<Vec<serde_json::Value>, CommandError> {
+    Ok(state.peer(None).await?.stats().await?)
+}
+
+/// As one call's `track.enabled`: the microphone's mute is everyone's; the picture is the
+/// default connection's.
+#[tauri::command]
+pub async fn native_set_sending(
+    state: State<'_, NativeState>,
+    kind: MediaKind,
+    enabled: bool,
+) -> Result<(), CommandError> {
+    let peer = state.peer(None).await?;
+    match kind {
+        MediaKind::Audio => {
+            state
+                .service
+                .engine()
+                .await?
+                .set_microphone_enabled(enabled)?;
+            // Once sending, a muted microphone sends silence, as a browser's disabled track does.
+            if enabled {
+                peer.set_sending(MediaKind::Audio, true)?;
+            }
+        }
+        MediaKind::Video => peer.set_sending(MediaKind::Video, enabled)?,
+    }
+    Ok(())
+}
+
+/// Video off closes the camera for every connection, video on opens it again (opening a device
+/// can take a while).
+#[tauri::command]
+pub async fn native_set_camera(
+    state: State<'_, NativeState>,
+    on: bool,
+) -> Result<(), CommandError> {
+    let engine = state.service.engine().await?;
+    tauri::async_runtime::spawn_blocking(move || engine.set_camera(on))
+        .await
+        .map_err(|e| CommandError::new("engine", e.to_string()))??;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn native_switch_device(
+    state: State<'_, NativeState>,
+    kind: MediaKind,
+    device_id: String,
+) -> Result<(), CommandError> {
+    state.service.switch_device(kind, device_id).await
+}
+
+/// The capture's figures and the default connection's (the capture's alone between calls).
+#[tauri::command]
+pub async fn native_progress(state: State<'_, NativeState>) -> Result<Progress, CommandError> {
+    match state.peer(None).await {
+        Ok(peer) => Ok(peer.progress()),
+        Err(_) => Ok(state.service.engine().await?.progress()),
+    }
+}
+
+/// The default connection's `signalingState`, as webrtcbin has it.
+#[tauri::command]
+pub async fn native_signaling_state(state: State<'_, NativeState>) -> Result<String, CommandError> {
+    Ok(state.peer(None).await?.signaling_state())
+}
+
+/// The newest frame of `source` after sequence number `after`, waiting up to a second for one;
+/// an empty reply means none came (the page simply asks again).
+#[tauri::command]
+pub async fn native_frame(
+    state: State<'_, NativeState>,
+    source: FrameSource,
+    after: u32,
+) -> Result<Response, CommandError> {
+    let slot = match source {
+        FrameSource::Local => state.service.local.clone(),
+        FrameSource::Remote => state.service.remote.clone(),
+    };
+    Ok(Response::new(slot.next(after).await))
+}
+
+/// Opens the capture if needed and the connection `connection`, replacing one of that name.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn native_connect(
+    state: State<'_, NativeState>,
+    connection: String,
+    ice_servers: Vec<IceServer>,
+    relay_only: Option<bool>,
+    camera: Option<String>,
+    microphone: Option<String>,
+    video: Option<bool>,
+    events: Channel<EngineEvent>,
+) -> Result<(), CommandError> {
+    hearth_engine::init()?;
+    state
+        .service
+        .connect(Connect {
+            connection,
+            peer: PeerConfig {
+                ice_servers,
+                relay_only: relay_only.unwrap_or(false),
+            },
+            capture: capture(camera, microphone),
+            video,
+            events,
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn native_disconnect(
+    state: State<'_, NativeState>,
+    connection: String,
+) -> Result<bool, CommandError> {
+    state.service.disconnect(connection).await
+}
+
+#[tauri::command]
+pub async fn native_peer_create_offer(
+    state: State<'_, NativeState>,
+    connection: String,
+    ice_restart: bool,
+) -> Result<SessionDescription, CommandError> {
+    Ok(state
+        .peer(Some(&connection))
+        .await?
+        .create_offer(ice_restart)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn native_peer_create_answer(
+    state: State<'_, NativeState>,
+    connection: String,
+) -> Result<SessionDescription, CommandError> {
+    Ok(state.peer(Some(&connection)).await?.create_answer().await?)
+}
+
+#[tauri::command]
+pub async fn native_peer_set_local_description(
+    state: State<'_, NativeState>,
+    connection: String,
+    description: SessionDescription,
+) -> Result<(), CommandError> {
+    Ok(state
+        .peer(Some(&connection))
+        .await?
+        .set_local_description(&description)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn native_peer_set_remote_description(
+    state: State<'_, NativeState>,
+    connection: String,
+    description: SessionDescription,
+) -> Result<(), CommandError> {
+    Ok(state
+        .peer(Some(&connection))
+        .await?
+        .set_remote_description(&description)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn native_peer_add_ice_candidate(
+    state: State<'_, NativeState>,
+    connection: String,
+    sdp_m_line_index: u32,
+    candidate: String,
+) -> Result<(), CommandError> {
+    Ok(state
+        .peer(Some(&connection))
+        .await?
+        .add_ice_candidate(sdp_m_line_index, &candidate)?)
+}
+
+#[tauri::command]
+pub async fn native_peer_stats(
+    state: State<'_, NativeState>,
+    connection: String,
+) -> Result<Vec<serde_json::Value>, CommandError> {
+    Ok(state.peer(Some(&connection)).await?.stats().await?)
+}
+
+#[tauri::command]
+pub async fn native_peer_progress(
+    state: State<'_, NativeState>,
+    connection: String,
+) -> Result<Progress, CommandError> {
+    Ok(state.peer(Some(&connection)).await?.progress())
+}
+
+#[tauri::command]
+pub async fn native_peer_signaling_state(
+    state: State<'_, NativeState>,
+    connection: String,
+) -> Result<String, CommandError> {
+    Ok(state.peer(Some(&connection)).await?.signaling_state())
+}
+
+#[tauri::command]
+pub async fn native_peer_set_sending(
+    state: State<'_, NativeState>,
+    connection: String,
+    kind: MediaKind,
+    enabled: bool,
+) -> Result<(), CommandError> {
+    Ok(state
+        .peer(Some(&connection))
+        .await?
+        .set_sending(kind, enabled)?)
+}
+
+#[tauri::command]
+pub async fn native_set_microphone(
+    state: State<'_, NativeState>,
+    enabled: bool,
+) -> Result<(), CommandError> {
+    Ok(state
+        .service
+        .engine()
+        .await?
+        .set_microphone_enabled(enabled)?)
+}
+
+#[tauri::command]
+pub async fn native_remote_frame(
+    state: State<'_, NativeState>,
+    connection: String,
+    track: Option<u32>,
+    after: u32,
+) -> Result<Response, CommandError> {
+    let route = state
+        .service
+        .routes
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .named(&connection)
+        .ok_or_else(|| CommandError::new("closed", format!("no connection {connection}")))?;
+    let slot = match track {
+        Some(track) => route
+            .track(track)
+            .ok_or_else(|| CommandError::new("closed", format!("no track {track}")))?,
+        None => route.any.clone(),
+    };
+    Ok(Response::new(slot.next(after).await))
+}

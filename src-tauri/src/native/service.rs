@@ -1,0 +1,447 @@
+//! The one task that owns the native engine (the capture) and the map of connections by name,
+//! fed by commands on a bounded channel, so opening, connecting, disconnecting and closing
+//! never race; and the observer that routes the engine's events and frames, tagged with their
+//! connection, to that connection's page channel and frame slots.
+//!
+//! Negotiation and stats do not go through the task: it hands out the connection's handle and
+//! the command awaits the operation itself, so a slow negotiation never holds up another
+//! connection.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use hearth_engine::{
+    AudioOutput, Capture, Encoding, Engine, EngineConfig, EngineEvent, Frame, FrameOrigin,
+    MediaKind, Observer, Peer, PeerConfig, PeerId,
+};
+use tauri::ipc::Channel;
+use tokio::sync::{mpsc, oneshot};
+
+use super::frames::FrameSlot;
+use crate::error::CommandError;
+
+/// The connection the page-facing commands of one call (`native_open`, `native_create_offer`,
+/// ...) act on.
+pub const DEFAULT_CONNECTION: &str = "default";
+
+/// Commands waiting for the service: 32. When full, a command waits for room (the page's
+/// commands are awaited one by one, so this is only reached by a page gone wrong).
+const COMMANDS: usize = 32;
+
+/// Tracks of one connection with a frame slot of their own: 16 (a person sends one picture
+/// today; screen sharing adds one). A request for another track beyond that is refused.
+const TRACKS: usize = 16;
+
+/// Where one connection's events and pictures go.
+pub struct Route {
+    events: Channel<EngineEvent>,
+    /// The newest remote picture of any of its tracks.
+    pub any: Arc<FrameSlot>,
+    /// The newest remote picture of each track, made on the first frame or request; at most
+    /// [`TRACKS`].
+    tracks: Mutex<HashMap<u32, Arc<FrameSlot>>>,
+}
+
+impl Route {
+    /// The slot of `track`; `None` if it is new and the connection has [`TRACKS`] already.
+    pub fn track(&self, track: u32) -> Option<Arc<FrameSlot>> {
+        let mut tracks = self.tracks.lock().unwrap_or_else(PoisonError::into_inner);
+        if tracks.len() >= TRACKS && !tracks.contains_key(&track) {
+            return None;
+        }
+        Some(tracks.entry(track).or_default().clone())
+    }
+}
+
+/// The routes of every connection, by engine id and by the page's name.
+#[derive(Default)]
+pub struct Routes {
+    by_peer: HashMap<PeerId, Arc<Route>>,
+    by_name: HashMap<String, Arc<Route>>,
+}
+
+impl Routes {
+    pub fn named(&self, connection: &str) -> Option<Arc<Route>> {
+        self.by_name.get(connection).cloned()
+    }
+}
+
+/// Routes the engine's events and frames. Events of a connection not yet (or no longer) routed
+/// are dropped; the capture's own go to every connection.
+struct Forward {
+    routes: Arc<RwLock<Routes>>,
+    local: Arc<FrameSlot>,
+}
+
+impl Observer for Forward {
+    fn event(&self, peer: Option<PeerId>, event: EngineEvent) {
+        if let EngineEvent::Error { message } = &event {
+            tracing::warn!("native engine ({peer:?}): {message}");
+        }
+        let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
+        match peer {
+            Some(peer) => {
+                if let Some(route) = routes.by_peer.get(&peer) {
+                    let _ = route.events.send(event);
+                }
+            }
+            None => {
+                for route in routes.by_peer.values() {
+                    let _ = route.events.send(event.clone());
+                }
+            }
+        }
+    }
+
+    fn frame(&self, origin: FrameOrigin, frame: Frame) {
+        match origin {
+            FrameOrigin::Local => self.local.publish(&frame),
+            FrameOrigin::Remote { peer, track } => {
+                let route = self
+                    .routes
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .by_peer
+                    .get(&peer)
+                    .cloned();
+                if let Some(route) = route {
+                    route.any.publish(&frame);
+                    if let Some(slot) = route.track(track) {
+                        slot.publish(&frame);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What opening a connection needs.
+pub struct Connect {
+    pub connection: String,
+    pub peer: PeerConfig,
+    /// The devices; used when the capture opens, and switched to if it is open with others.
+    pub capture: Capture,
+    /// The camera on or off; `None` leaves an open capture as it is and opens a new one with
+    /// the camera on.
+    pub video: Option<bool>,
+    pub events: Channel<EngineEvent>,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, CommandError>>;
+
+enum Command {
+    Connect(Connect, Reply<()>),
+    Disconnect(String, Reply<bool>),
+    Close(Reply<()>),
+    Peer(String, Reply<Arc<Peer>>),
+    Engine(Reply<Arc<Engine>>),
+    SwitchDevice(MediaKind, String, Reply<()>),
+}
+
+/// The page-side handle of the service task.
+pub struct Service {
+    commands: mpsc::Sender<Command>,
+    pub routes: Arc<RwLock<Routes>>,
+    pub local: Arc<FrameSlot>,
+    /// The default connection's remote pictures; one slot for every call, so the page's
+    /// sequence numbers carry on from call to call.
+    pub remote: Arc<FrameSlot>,
+}
+
+fn gone() -> CommandError {
+    CommandError::new(
+        "native-unavailable",
+        "the native engine's service has stopped",
+    )
+}
+
+fn no_call() -> CommandError {
+    CommandError::new("closed", "no native call is open")
+}
+
+/// Runs blocking engine work (device and pipeline state changes) off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, hearth_engine::EngineError> + Send + 'static,
+) -> Result<T, CommandError> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| CommandError::new("native-unavailable", e.to_string()))?
+        .map_err(CommandError::from)
+}
+
+impl Service {
+    pub fn start() -> Service {
+        let (commands, rx) = mpsc::channel(COMMANDS);
+        let routes: Arc<RwLock<Routes>> = Arc::default();
+        let local: Arc<FrameSlot> = Arc::default();
+        let remote: Arc<FrameSlot> = Arc::default();
+        let owner = Owner {
+            engine: None,
+            connections: HashMap::new(),
+            devices: (None, None),
+            routes: routes.clone(),
+            local: local.clone(),
+            remote: remote.clone(),
+        };
+        tauri::async_runtime::spawn(owner.run(rx));
+        Service {
+            commands,
+            routes,
+            local,
+            remote,
+        }
+    }
+
+    async fn ask<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<T, CommandError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(command(tx)).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Opens the capture if it is not open, and the connection `connect.connection`, replacing
+    /// one of that name.
+    pub async fn connect(&self, connect: Connect) -> Result<(), CommandError> {
+        self.ask(|reply| Command::Connect(connect, reply)).await
+    }
+
+    /// Ends one connection; the capture and the others go on. `false` if there was none.
+    pub async fn disconnect(&self, connection: String) -> Result<bool, CommandError> {
+        self.ask(|reply| Command::Disconnect(connection, reply))
+            .await
+    }
+
+    /// Ends every connection and closes the capture: devices released.
+    pub async fn close(&self) {
+        let _ = self.ask(Command::Close).await;
+    }
+
+    pub async fn peer(&self, connection: &str) -> Result<Arc<Peer>, CommandError> {
+        let connection = connection.to_string();
+        self.ask(|reply| Command::Peer(connection, reply)).await
+    }
+
+    pub async fn engine(&self) -> Result<Arc<Engine>, CommandError> {
+        self.ask(Command::Engine).await
+    }
+
+    pub async fn switch_device(&self, kind: MediaKind, device: String) -> Result<(), CommandError> {
+        self.ask(|reply| Command::SwitchDevice(kind, device, reply))
+            .await
+    }
+}
+
+/// The service task's state: the only owner of the engine and the connections.
+struct Owner {
+    engine: Option<Arc<Engine>>,
+    connections: HashMap<String, Arc<Peer>>,
+    /// The camera and microphone asked for last (`None`: the default).
+    devices: (Option<String>, Option<String>),
+    routes: Arc<RwLock<Routes>>,
+    local: Arc<FrameSlot>,
+    remote: Arc<FrameSlot>,
+}
+
+impl Owner {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(command) = commands.recv().await {
+            match command {
+                Command::Connect(connect, reply) => {
+                    let _ = reply.send(self.connect(connect).await);
+                }
+                Command::Disconnect(connection, reply) => {
+                    let _ = reply.send(Ok(self.disconnect(&connection).await));
+                }
+                Command::Close(reply) => {
+                    self.close().await;
+                    let _ = reply.send(Ok(()));
+                }
+                Command::Peer(connection, reply) => {
+                    let peer = self.connections.get(&connection).cloned();
+                    let _ = reply.send(peer.ok_or_else(no_call));
+                }
+                Command::Engine(reply) => {
+                    let _ = reply.send(self.engine.clone().ok_or_else(no_call));
+                }
+                Command::SwitchDevice(kind, device, reply) => {
+                    let _ = reply.send(self.switch_device(kind, device).await);
+                }
+            }
+        }
+        self.close().await;
+    }
+
+    async fn engine_for(&mut self, connect: &Connect) -> Result<Arc<Engine>, CommandError> {
+        let wanted = match &connect.capture {
+            Capture::Devices { camera, microphone } => (camera.clone(), microphone.clone()),
+            Capture::Test => (None, None),
+        };
+        if let Some(engine) = &self.engine {
+            let engine = engine.clone();
+            // Open already: the camera stays as the person left it unless asked otherwise.
+            if let Some(video) = connect.video.filter(|v| *v != engine.camera_on()) {
+                let camera = engine.clone();
+                blocking(move || camera.set_camera(video)).await?;
+            }
+            for (kind, now, want) in [
+                (MediaKind::Video, self.devices.0.clone(), wanted.0),
+                (MediaKind::Audio, self.devices.1.clone(), wanted.1),
+            ] {
+                if let Some(device) = want.filter(|w| Some(w) != now.as_ref()) {
+                    self.switch_device(kind, device).await?;
+                }
+            }
+            return Ok(engine);
+        }
+        let config = EngineConfig {
+            capture: connect.capture.clone(),
+            video: connect.video.unwrap_or(true),
+            audio_output: if crate::webview::fake_media() {
+                AudioOutput::Discard
+            } else {
+                AudioOutput::Speaker
+            },
+            encoding: Encoding::default(),
+        };
+        let observer = Arc::new(Forward {
+            routes: self.routes.clone(),
+            local: self.local.clone(),
+        });
+        let engine = blocking(move || Engine::new(config, observer)).await?;
+        self.devices = wanted;
+        self.engine = Some(engine.clone());
+        Ok(engine)
+    }
+
+    async fn connect(&mut self, connect: Connect) -> Result<(), CommandError> {
+        let engine = self.engine_for(&connect).await?;
+        self.disconnect(&connect.connection).await;
+        let config = connect.peer.clone();
+        let peer = blocking(move || engine.add_peer(&config)).await?;
+        let any = if connect.connection == DEFAULT_CONNECTION {
+            self.remote.clone()
+        } else {
+            Arc::default()
+        };
+        let route = Arc::new(Route {
+            events: connect.events,
+            any,
+            tracks: Mutex::new(HashMap::new()),
+        });
+        {
+            let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+            routes.by_peer.insert(peer.id(), route.clone());
+            routes.by_name.insert(connect.connection.clone(), route);
+        }
+        self.connections.insert(connect.connection, peer);
+        Ok(())
+    }
+
+    async fn disconnect(&mut self, connection: &str) -> bool {
+        let Some(peer) = self.connections.remove(connection) else {
+            return false;
+        };
+        {
+            let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+            routes.by_peer.remove(&peer.id());
+            routes.by_name.remove(connection);
+        }
+        if let Some(engine) = self.engine.clone() {
+            let id = peer.id();
+            let _ = blocking(move || Ok(engine.remove_peer(id))).await;
+        }
+        true
+    }
+
+    async fn switch_device(&mut self, kind: MediaKind, device: String) -> Result<(), CommandError> {
+        let engine = self.engine.clone().ok_or_else(no_call)?;
+        let id = device.clone();
+        blocking(move || engine.switch_device(kind, &id)).await?;
+        match kind {
+            MediaKind::Video => self.devices.0 = Some(device),
+            MediaKind::Audio => self.devices.1 = Some(device),
+        }
+        Ok(())
+    }
+
+    async fn close(&mut self) {
+        self.connections.clear();
+        {
+            let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+            *routes = Routes::default();
+        }
+        if let Some(engine) = self.engine.take() {
+            // Stopping a pipeline waits for its streaming threads; off the async workers, so a
+            // slow device cannot stall the commands and events of everything else.
+            let _ = tauri::async_runtime::spawn_blocking(move || engine.close()).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A connection's settings on test sources; its events are dropped.
+    fn connect(connection: &str, video: Option<bool>) -> Connect {
+        Connect {
+            connection: connection.into(),
+            peer: PeerConfig::default(),
+            capture: Capture::Test,
+            video,
+            events: Channel::new(|_| Ok(())),
+        }
+    }
+
+    async fn settle() {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_opened_with_the_video_off_never_opens_the_camera() {
+        let service = Service::start();
+        service
+            .connect(connect(DEFAULT_CONNECTION, Some(false)))
+            .await
+            .expect("open with the video off");
+        let engine = service.engine().await.expect("the capture");
+        settle().await;
+        assert_eq!(engine.progress().camera_opens, 0);
+        assert_eq!(engine.progress().local_frames, 0);
+
+        // The next call (`native_open` again, nothing said of the video) and a second
+        // connection keep it closed.
+        service
+            .connect(connect(DEFAULT_CONNECTION, None))
+            .await
+            .expect("the next call");
+        service.connect(connect("b", None)).await.expect("b");
+        settle().await;
+        assert_eq!(engine.progress().camera_opens, 0);
+        assert_eq!(engine.progress().local_frames, 0);
+
+        // Start Video opens it once for every connection; a third connection does not reopen it.
+        engine.set_camera(true).expect("camera on");
+        service.connect(connect("c", None)).await.expect("c");
+        settle().await;
+        assert!(engine.progress().local_frames > 0);
+        assert_eq!(engine.progress().camera_opens, 1);
+        assert!(
+            !service.local.next(0).await.is_empty(),
+            "no preview frame for the page"
+        );
+
+        // One connection ends; the others and the capture stay.
+        assert!(service.disconnect("b".into()).await.expect("disconnect"));
+        assert!(!service.disconnect("b".into()).await.expect("again"));
+        assert!(service.peer("b").await.is_err());
+        assert!(service.peer("c").await.is_ok());
+        assert!(service.peer(DEFAULT_CONNECTION).await.is_ok());
+        assert!(service.routes.read().expect("routes").named("b").is_none());
+
+        service.close().await;
+        assert!(service.engine().await.is_err());
+        assert!(service.peer("c").await.is_err());
+    }
+}
