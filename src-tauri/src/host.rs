@@ -61,9 +61,15 @@ impl Host {
         let room = room_code();
         config.only_rooms = Some(vec![room.clone()]);
         let max_people = config.limits.max_peers_per_room;
-        let addresses: Vec<String> = lan_addresses()
-            .into_iter()
-            .map(|ip| http_url(ip, port))
+        let ips = lan_addresses();
+        let addresses: Vec<String> = ips.iter().map(|ip| http_url(*ip, port)).collect();
+        // Only this computer's own names are served: a web page elsewhere whose domain resolves
+        // to this address (DNS rebinding) is refused.
+        config.allowed_hosts = signaling::LOOPBACK_HOSTS
+            .iter()
+            .map(|h| h.to_string())
+            .chain(ips.iter().map(IpAddr::to_string))
+            .chain(mdns_name())
             .collect();
         let invite = invitation(&addresses, &room);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -131,6 +137,14 @@ pub fn lan_addresses() -> Vec<IpAddr> {
     ips
 }
 
+/// The name this computer answers to on the LAN through mDNS (`NAME.local`, as Avahi publishes
+/// it), where the system says what it is (Linux).
+fn mdns_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| format!("{name}.local"))
+}
+
 fn http_url(ip: IpAddr, port: u16) -> String {
     format!("http://{}", SocketAddr::new(ip, port))
 }
@@ -169,6 +183,23 @@ mod tests {
         }
     }
 
+    /// The status of `GET /` on the host, sent with this `Host` header.
+    async fn status_for_host(port: u16, host: &str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response).await;
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0)
+    }
+
     #[tokio::test]
     async fn hosting_serves_its_room_falls_back_to_a_free_port_and_frees_it() {
         // Take a port, then ask to host on it: the host moves to another one.
@@ -186,6 +217,12 @@ mod tests {
         assert!(host.info.invite.contains(&host.info.room));
         let reachable = tokio::net::TcpStream::connect(("127.0.0.1", port)).await;
         assert!(reachable.is_ok(), "the host accepts connections");
+        // Its own names are served; a page elsewhere rebinding its name to this address is not.
+        assert_eq!(
+            status_for_host(port, &format!("127.0.0.1:{port}")).await,
+            200
+        );
+        assert_eq!(status_for_host(port, "rebind.example:80").await, 403);
         host.stop().await;
         // The port is free again.
         std::net::TcpListener::bind(("0.0.0.0", port)).expect("the port is free after stopping");

@@ -83,6 +83,10 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Host mode serves the LAN: as many connections as the system allows, not its small default.
+    if let Err(e) = signaling::raise_open_file_limit() {
+        tracing::warn!(error = %e, "could not raise the open-file limit");
+    }
 
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())

@@ -30,7 +30,7 @@ function rustCommands() {
   const commands = new Map();
   for (const file of rustFiles(path.join(ROOT, 'src-tauri/src'))) {
     const source = readFileSync(file, 'utf8');
-    const pattern = /#\[tauri::command[^\]]*\]\s*pub\s+(?:async\s+)?fn\s+(\w+)(?:<[^>]*>)?\s*\(([^)]*)\)/g;
+    const pattern = /#\[tauri::command[^\]]*\]\s*(?:#\[[^\]]*\]\s*)*pub\s+(?:async\s+)?fn\s+(\w+)(?:<[^>]*>)?\s*\(([^)]*)\)/g;
     for (const [, name, params] of source.matchAll(pattern)) {
       const args = params.split(/,(?![^<]*>)/).map((p) => p.trim()).filter(Boolean).flatMap((param) => {
         const [, argName, type] = /^(?:mut\s+)?(\w+)\s*:\s*(.+)$/s.exec(param) ?? [];

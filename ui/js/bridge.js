@@ -17,7 +17,7 @@ export const COMMANDS = /** @type {const} */ ({
   open_in_browser: ['server?', 'room', 'name'],
   native_status: [],
   native_devices: [],
-  native_open: ['iceServers', 'camera?', 'microphone?', 'relayOnly?', 'events'],
+  native_open: ['iceServers', 'camera?', 'microphone?', 'relayOnly?', 'video?', 'events'],
   native_close: [],
   native_create_offer: ['iceRestart'],
   native_create_answer: [],
@@ -30,6 +30,22 @@ export const COMMANDS = /** @type {const} */ ({
   native_switch_device: ['kind', 'deviceId'],
   native_progress: [],
   native_frame: ['source', 'after'],
+  native_signaling_state: [],
+  // One connection per other person (not used by the page yet: the engine's calls still go
+  // through the single default connection above).
+  native_connect: ['connection', 'iceServers', 'relayOnly?', 'camera?', 'microphone?', 'video?', 'events'],
+  native_disconnect: ['connection'],
+  native_peer_create_offer: ['connection', 'iceRestart'],
+  native_peer_create_answer: ['connection'],
+  native_peer_set_local_description: ['connection', 'description'],
+  native_peer_set_remote_description: ['connection', 'description'],
+  native_peer_add_ice_candidate: ['connection', 'sdpMLineIndex', 'candidate'],
+  native_peer_stats: ['connection'],
+  native_peer_progress: ['connection'],
+  native_peer_signaling_state: ['connection'],
+  native_peer_set_sending: ['connection', 'kind', 'enabled'],
+  native_set_microphone: ['enabled'],
+  native_remote_frame: ['connection', 'track?', 'after'],
 });
 
 /**
