@@ -168,7 +168,7 @@ export class NativePeerConnection extends EventTarget {
       const init = /** @type {RTCSessionDescriptionInit} */ (local);
       await this.engine.invoke('native_set_local_description', { description: { type: init.type, sdp: init.sdp } });
       this.localDescription = { type: init.type, sdp: init.sdp };
-      this.signalingState = init.type === 'offer' ? 'have-local-offer' : 'stable';
+      this.signalingState = await this.#engineSignalingState();
       if (init.type === 'answer') this.#settleDirections();
     });
   }
@@ -181,9 +181,14 @@ export class NativePeerConnection extends EventTarget {
       }
       await this.engine.invoke('native_set_remote_description', { description: { type: description.type, sdp: description.sdp } });
       this.remoteDescription = { type: description.type, sdp: description.sdp };
-      this.signalingState = description.type === 'offer' ? 'have-remote-offer' : 'stable';
+      this.signalingState = await this.#engineSignalingState();
       if (description.type === 'answer') this.#settleDirections();
     });
+  }
+
+  /** The signaling state as webrtcbin has it (never worked out here). @returns {Promise<RTCSignalingState>} */
+  async #engineSignalingState() {
+    return /** @type {RTCSignalingState} */ (await this.engine.invoke('native_signaling_state'));
   }
 
   #settleDirections() {

@@ -12,7 +12,8 @@
  * @typedef {{type:'pong'}} PongMessage
  * @typedef {'bad-message'|'not-joined'|'already-joined'|'bad-room'|'bad-name'|'room-full'|'unknown-room'|'unknown-peer'|
  *   'too-large'|'rate-limited'|'join-timeout'} ErrorCode
- * @typedef {{type:'error', code:ErrorCode, message:string}} ErrorMessage
+ * @typedef {{type:'error', code:ErrorCode, message:string, refused?:number}} ErrorMessage `refused`: with
+ *   `rate-limited`, how many messages of the burst were refused (one reply per burst)
  * @typedef {WelcomeMessage|PeerJoinedMessage|PeerLeftMessage|SignalMessage|PongMessage|ErrorMessage} ServerMessage
  *
  * @typedef {{type:'join', room:string, name:string}} JoinMessage
