@@ -2,35 +2,18 @@
 //! rules at desktop and phone widths; a whole call is made with the keyboard alone, with visible
 //! focus at each step; and what a screen reader hears (the live regions) says what happens.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, Person, freshRoom, connectCall } from './harness.mjs';
+import { setUp, Person, freshRoom, connectCall } from './harness.mjs';
 
-let server;
-let browser;
-/** @type {Person[]} */
-let people = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser({ fps: 15 });
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  for (const p of people) p.assertNoErrors();
-  for (const p of people) await p.close().catch(() => {});
-  people = [];
-});
+const scene = setUp({ fps: 15 });
 
 for (const viewport of [{ width: 1280, height: 800 }, { width: 360, height: 740 }]) {
   test(`every screen of a call passes the audit at ${viewport.width} px`, async () => {
     const room = freshRoom('a11y');
-    const ada = await Person.open(browser, server.url, 'Ada', { viewport });
-    const bob = await Person.open(browser, server.url, 'Bob', { viewport });
-    people.push(ada, bob);
+    const ada = await Person.open(scene.browser, scene.server.url, 'Ada', { viewport });
+    const bob = await Person.open(scene.browser, scene.server.url, 'Bob', { viewport });
+    scene.people.push(ada, bob);
     await ada.audit('the join screen');
     await ada.button('Join').click();
     await ada.waitForNotice(/Enter a name/);
@@ -88,9 +71,9 @@ async function tabTo(person, id) {
 
 test('a whole call is made with the keyboard alone, focus visible at every step', async () => {
   const room = freshRoom('keys');
-  const ada = await Person.open(browser, server.url, 'Ada');
-  const bob = await Person.open(browser, server.url, 'Bob');
-  people.push(ada, bob);
+  const ada = await Person.open(scene.browser, scene.server.url, 'Ada');
+  const bob = await Person.open(scene.browser, scene.server.url, 'Bob');
+  scene.people.push(ada, bob);
   for (const [person, name] of [[bob, 'Bob'], [ada, 'Ada']]) {
     await tabTo(person, 'nameInput');
     await person.page.keyboard.type(name);
@@ -152,9 +135,9 @@ async function recordAnnouncements(person) {
 
 test('a screen reader hears who comes and goes and each step of the call', async () => {
   const room = freshRoom('live');
-  const ada = await Person.open(browser, server.url, 'Ada');
-  const bob = await Person.open(browser, server.url, 'Bob');
-  people.push(ada, bob);
+  const ada = await Person.open(scene.browser, scene.server.url, 'Ada');
+  const bob = await Person.open(scene.browser, scene.server.url, 'Bob');
+  scene.people.push(ada, bob);
   await ada.joinAndWait(room);
   const heardByAda = await recordAnnouncements(ada);
   await bob.joinAndWait(room);

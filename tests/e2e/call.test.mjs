@@ -1,33 +1,16 @@
 //! The call flow in real Chromium through the real server: join, call, accept, media both ways,
 //! hang up, call back, decline, and the other person closing the window.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, Person, freshRoom, connectCall, waitFor } from './harness.mjs';
+import { setUp, Person, freshRoom, connectCall, waitFor } from './harness.mjs';
 
-let server;
-let browser;
-/** @type {Person[]} */
-let people = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  for (const p of people) p.assertNoErrors();
-  for (const p of people) await p.close().catch(() => {});
-  people = [];
-});
+const scene = setUp();
 
 async function two(room = freshRoom()) {
-  const ada = await Person.open(browser, server.url, 'Ada');
-  const bob = await Person.open(browser, server.url, 'Bob');
-  people.push(ada, bob);
+  const ada = await Person.open(scene.browser, scene.server.url, 'Ada');
+  const bob = await Person.open(scene.browser, scene.server.url, 'Bob');
+  scene.people.push(ada, bob);
   await ada.joinAndWait(room);
   await bob.joinAndWait(room);
   await ada.page.getByText('Bob is here', { exact: true }).waitFor();
@@ -72,7 +55,7 @@ test('the other person closing their window ends the call', async () => {
   const { ada, bob } = await two();
   await connectCall(ada, bob);
   bob.assertNoErrors();
-  people = [ada];
+  scene.people = [ada];
   await bob.close({ runBeforeUnload: true });
   await ada.waitForCallState('Call ended', 5000);
   assert.ok(await ada.remoteCleared());

@@ -1,34 +1,17 @@
 //! Controls in a call, in real Chromium: mute silences, video stops and starts, a device switch
 //! keeps the picture flowing, and the stats panel shows live figures.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, Person, freshRoom, connectCall, waitFor } from './harness.mjs';
+import { setUp, Person, freshRoom, connectCall, waitFor } from './harness.mjs';
 
-let server;
-let browser;
-/** @type {Person[]} */
-let people = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  for (const p of people) p.assertNoErrors();
-  for (const p of people) await p.close().catch(() => {});
-  people = [];
-});
+const scene = setUp();
 
 async function inCall() {
   const room = freshRoom();
-  const ada = await Person.open(browser, server.url, 'Ada');
-  const bob = await Person.open(browser, server.url, 'Bob');
-  people.push(ada, bob);
+  const ada = await Person.open(scene.browser, scene.server.url, 'Ada');
+  const bob = await Person.open(scene.browser, scene.server.url, 'Bob');
+  scene.people.push(ada, bob);
   await ada.joinAndWait(room);
   await bob.joinAndWait(room);
   await ada.page.getByText('Bob is here', { exact: true }).waitFor();

@@ -4,36 +4,19 @@
 //! The pages send 320x240 at 15 fps so that four of them, each encoding for three others, fit on
 //! two cores.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, Person, freshRoom } from './harness.mjs';
+import { setUp, Person, freshRoom } from './harness.mjs';
 
-let server;
-let browser;
-/** @type {Person[]} */
-let people = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser({ fps: 15 });
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  for (const p of people) p.assertNoErrors();
-  for (const p of people) await p.close().catch(() => {});
-  people = [];
-});
+const scene = setUp({ fps: 15 });
 
 /** People in a fresh room, each having seen the ones before. */
 async function inRoom(...names) {
   const room = freshRoom('group');
   const joined = [];
   for (const name of names) {
-    const person = await Person.open(browser, server.url, name, { small: true });
-    people.push(person);
+    const person = await Person.open(scene.browser, scene.server.url, name, { small: true });
+    scene.people.push(person);
     await person.joinAndWait(room);
     joined.push(person);
   }
@@ -101,8 +84,8 @@ test('someone who reloads the page comes back into the call with Join call', asy
 
 test('a seventh person is told the room is full', async () => {
   const { room } = await inRoom('P1', 'P2', 'P3', 'P4', 'P5', 'P6');
-  const seventh = await Person.open(browser, server.url, 'Seven');
-  people.push(seventh);
+  const seventh = await Person.open(scene.browser, scene.server.url, 'Seven');
+  scene.people.push(seventh);
   await seventh.join(room);
   await seventh.waitForNotice(/full/);
   assert.ok(await seventh.page.getByLabel('Room').isVisible(), 'the seventh is back at the join form');

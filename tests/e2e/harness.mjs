@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { before, after, afterEach } from 'node:test';
 import { chromium } from 'playwright-core';
 import { AXE_SOURCE, AXE_OPTIONS, seriousViolations } from '../accessibility.mjs';
 
@@ -283,4 +284,31 @@ export async function connectCall(caller, callee) {
   await caller.waitForCallState(`In a call with ${callee.name}`);
   await callee.waitForCallState(`In a call with ${caller.name}`);
   await Promise.all([caller.framesAdvance(), callee.framesAdvance()]);
+}
+
+/**
+ * The usual set-up of an end-to-end test file: the server and a browser for the whole file, and
+ * the people a test opens (put them in `people`), checked for page errors and closed after it.
+ * @param {Parameters<typeof launchBrowser>[0]} [browserOptions]
+ */
+export function setUp(browserOptions) {
+  const scene = {
+    /** @type {Awaited<ReturnType<typeof startServer>>} */ server: /** @type {any} */ (null),
+    /** @type {import('playwright-core').Browser} */ browser: /** @type {any} */ (null),
+    /** @type {Person[]} */ people: [],
+  };
+  before(async () => {
+    scene.server = await startServer();
+    scene.browser = await launchBrowser(browserOptions);
+  });
+  after(async () => {
+    await scene.browser?.close();
+    await scene.server?.stop();
+  });
+  afterEach(async () => {
+    for (const p of scene.people) p.assertNoErrors();
+    for (const p of scene.people) await p.close().catch(() => {});
+    scene.people = [];
+  });
+  return scene;
 }

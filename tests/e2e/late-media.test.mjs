@@ -3,35 +3,18 @@
 //! ready, and a person who turns the camera off and on mid-call, which the other side sees said on
 //! their screen ("camera off", "muted") instead of a frozen or black picture.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, Person, freshRoom } from './harness.mjs';
+import { setUp, Person, freshRoom } from './harness.mjs';
 
-let server;
-let browser;
-/** @type {Person[]} */
-let people = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser({ fps: 15 });
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  for (const p of people) p.assertNoErrors();
-  for (const p of people) await p.close().catch(() => {});
-  people = [];
-});
+const scene = setUp({ fps: 15 });
 
 /** Two people in a fresh room; `slow` names whose camera takes 2 s to start. */
 async function pair(slow) {
   const room = freshRoom('late');
-  const ada = await Person.open(browser, server.url, 'Ada', { cameraDelayMs: slow === 'Ada' ? 2000 : 0 });
-  const bob = await Person.open(browser, server.url, 'Bob', { cameraDelayMs: slow === 'Bob' ? 2000 : 0 });
-  people.push(ada, bob);
+  const ada = await Person.open(scene.browser, scene.server.url, 'Ada', { cameraDelayMs: slow === 'Ada' ? 2000 : 0 });
+  const bob = await Person.open(scene.browser, scene.server.url, 'Bob', { cameraDelayMs: slow === 'Bob' ? 2000 : 0 });
+  scene.people.push(ada, bob);
   await bob.joinAndWait(room);
   await ada.join(room);
   return { ada, bob };
