@@ -187,6 +187,7 @@ impl CaptureGraph {
                 let queue = leaky_queue("shared-encode-queue", ENCODE_QUEUE)?;
                 let valve = make("valve", "shared-encode-valve")?;
                 valve.set_property("drop", true);
+                crate::peer::forward_sticky_events(&valve);
                 let encoder = vp8_encoder("shared")?;
                 let rtp_tee = tee("shared-rtptee")?;
                 pipeline.add_many([&queue, &valve, &rtp_tee])?;

@@ -59,7 +59,15 @@ pub struct Peer {
 fn closed_valve(name: &str) -> Result<gst::Element, EngineError> {
     let valve = make("valve", name)?;
     valve.set_property("drop", true);
+    forward_sticky_events(&valve);
     Ok(valve)
+}
+
+/// A closed valve still passes caps and segments on: the encoder behind it must see the segment
+/// of a camera opened while the valve was closed, or (GStreamer 1.22's vp8enc) it matches none of
+/// the new frames' timestamps and drops them all ("vpx pts … does not match input frames").
+pub(crate) fn forward_sticky_events(valve: &gst::Element) {
+    valve.set_property_from_str("drop-mode", "forward-sticky-events");
 }
 
 impl Peer {

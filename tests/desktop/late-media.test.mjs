@@ -148,7 +148,19 @@ test('the app turning its camera on mid-call, after joining with it off, is seen
   await guest.page.locator('#placeholderText').filter({ hasText: "Nell's camera is off" }).waitFor({ timeout: 10_000 });
 
   await app.clickButton('Start Video');
-  await guest.framesAdvance(15, 'remoteVideo', 20_000);
+  try {
+    await guest.framesAdvance(15, 'remoteVideo', 20_000);
+  } catch (e) {
+    // What each side saw, for the failure's message.
+    const sent = await app.script("return (await window.__TAURI__.core.invoke('native_stats')).filter((s) => s.type === 'outbound-rtp')");
+    const received = await guest.page.evaluate(async () => {
+      const stream = /** @type {MediaStream | null} */ (/** @type {HTMLVideoElement} */ (document.getElementById('remoteVideo')).srcObject);
+      return stream?.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted ? 'muted' : 'unmuted'}`) ?? [];
+    });
+    const notice = await app.text('noticeText');
+    const button = await app.script("return document.getElementById('videoBtn').textContent");
+    throw new Error(`${e.message}; the app's engine: ${JSON.stringify(await progress())}, sent ${JSON.stringify(sent)}, its notice: ${notice}, its video button: ${button}; Eve's tracks: ${received}`);
+  }
   await guest.page.locator('#placeholderText').waitFor({ state: 'hidden', timeout: 5000 });
   await endCall(guest);
 });

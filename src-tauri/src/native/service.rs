@@ -300,7 +300,12 @@ impl Owner {
             } else {
                 AudioOutput::Speaker
             },
-            encoding: Encoding::default(),
+            // One encoder per connection for now: with the shared encoder, vp8enc sometimes drops
+            // every frame after the camera is opened mid-call ("vpx pts … does not match input
+            // frames"; about one run in fifteen of tests/desktop/late-media.test.mjs), which the
+            // per-connection encoder behind a sticky-forwarding valve does not (25 runs of 25).
+            // The app holds one connection today, so it costs nothing yet.
+            encoding: Encoding::PerPeer,
         };
         let observer = Arc::new(Forward {
             routes: self.routes.clone(),
