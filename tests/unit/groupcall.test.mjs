@@ -140,6 +140,16 @@ beforeEach(() => {
 
 const states = (client) => [...client.call.sessions.values()].map((s) => `${s.name}:${s.state}`).sort();
 
+/** `caller` rings the room and each of `callees` accepts, one after the other. */
+async function call(caller, ...callees) {
+  caller.call.ring();
+  await room.settle();
+  for (const callee of callees) {
+    callee.call.accept();
+    await room.settle();
+  }
+}
+
 test('a call of three: everyone rung accepts and everyone is connected to everyone', async () => {
   const ada = room.add('a', 'Ada');
   const bob = room.add('b', 'Bob');
@@ -162,10 +172,7 @@ test('a call of three: everyone rung accepts and everyone is connected to everyo
 test('someone entering during a call sees it and joins without ringing anyone', async () => {
   const ada = room.add('a', 'Ada');
   const bob = room.add('b', 'Bob');
-  ada.call.ring();
-  await room.settle();
-  bob.call.accept();
-  await room.settle();
+  await call(ada, bob);
   const dan = room.add('d', 'Dan');
   await room.settle();
   assert.deepEqual(dan.call.joinable()?.names.sort(), ['Ada', 'Bob']);
@@ -180,11 +187,7 @@ test('hanging up leaves the call; the others carry on until one is left', async 
   const ada = room.add('a', 'Ada');
   const bob = room.add('b', 'Bob');
   const cleo = room.add('c', 'Cleo');
-  ada.call.ring();
-  await room.settle();
-  bob.call.accept();
-  cleo.call.accept();
-  await room.settle();
+  await call(ada, bob, cleo);
   cleo.call.hangup();
   await room.settle();
   assert.equal(cleo.call.state, 'ended');
@@ -236,17 +239,11 @@ test('glare between a browser and a native app: both press Call at once, one cal
 test('a late negotiation message from an earlier call never acts on the next one', async () => {
   const ada = room.add('a', 'Ada');
   const bob = room.add('b', 'Bob');
-  ada.call.ring();
-  await room.settle();
-  bob.call.accept();
-  await room.settle();
+  await call(ada, bob);
   const oldCall = ada.call.callId;
   ada.call.hangup();
   await room.settle();
-  ada.call.ring();
-  await room.settle();
-  bob.call.accept();
-  await room.settle();
+  await call(ada, bob);
   const session = bob.call.sessions.get('a');
   const pc = /** @type {FakePeerConnection} */ (/** @type {any} */ (session?.call?.pc));
   const applied = pc.remoteApplied.length;
@@ -259,10 +256,7 @@ test('a late negotiation message from an earlier call never acts on the next one
 test('an app that holds one connection refuses a second, and says so', async () => {
   const ada = room.add('a', 'Ada');
   const nell = room.add('n', 'Nell', { caps: ['no-rollback', 'one-peer'] });
-  ada.call.ring();
-  await room.settle();
-  nell.call.accept();
-  await room.settle();
+  await call(ada, nell);
   const cleo = room.add('c', 'Cleo');
   await room.settle();
   cleo.call.join();
@@ -275,10 +269,7 @@ test('an app that holds one connection refuses a second, and says so', async () 
 test('someone who loses the server comes back under a new id and the call goes on', async () => {
   const ada = room.add('a', 'Ada');
   const bob = room.add('b', 'Bob');
-  ada.call.ring();
-  await room.settle();
-  bob.call.accept();
-  await room.settle();
+  await call(ada, bob);
   // Bob's connection to the server drops and comes back: he is b2 now.
   room.reconnect(bob, 'b2');
   assert.equal(ada.call.sessions.get('b')?.state, 'reconnecting');
