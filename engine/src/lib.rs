@@ -199,25 +199,39 @@ pub struct Progress {
     pub remote_level_db: Option<f64>,
 }
 
+/// Every GStreamer element factory the engine makes or needs, checked at start so a missing plugin
+/// is named before a call, not in the middle of one.
+const FACTORIES: &[&str] = &[
+    "webrtcbin",
+    "nicesrc",
+    "vp8enc",
+    "vp8dec",
+    "opusenc",
+    "opusdec",
+    "rtpvp8pay",
+    "rtpopuspay",
+    "jpegenc",
+    "decodebin",
+    "level",
+    "tee",
+    "valve",
+    "autoaudiosink",
+    "queue",
+    "capsfilter",
+    "videoconvert",
+    "videoscale",
+    "videorate",
+    "audioconvert",
+    "audioresample",
+    "volume",
+    "appsink",
+    "fakesink",
+];
+
 /// Makes sure GStreamer is initialised and has what a call needs.
 pub fn init() -> Result<(), EngineError> {
     gst::init().map_err(|e| EngineError::Init(e.to_string()))?;
-    for plugin in [
-        "webrtcbin",
-        "nicesrc",
-        "vp8enc",
-        "vp8dec",
-        "opusenc",
-        "opusdec",
-        "rtpvp8pay",
-        "rtpopuspay",
-        "jpegenc",
-        "decodebin",
-        "level",
-        "tee",
-        "valve",
-        "autoaudiosink",
-    ] {
+    for plugin in FACTORIES {
         if gst::ElementFactory::find(plugin).is_none() {
             return Err(EngineError::MissingPlugin(plugin));
         }
@@ -249,30 +263,7 @@ pub(crate) fn make(factory: &str, name: &str) -> Result<gst::Element, EngineErro
 
 /// The `'static` name of a factory the engine uses, for [`EngineError::MissingPlugin`].
 fn plugin_name(factory: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "webrtcbin",
-        "vp8enc",
-        "opusenc",
-        "rtpvp8pay",
-        "rtpopuspay",
-        "jpegenc",
-        "decodebin",
-        "level",
-        "tee",
-        "valve",
-        "queue",
-        "capsfilter",
-        "videoconvert",
-        "videoscale",
-        "videorate",
-        "audioconvert",
-        "audioresample",
-        "volume",
-        "appsink",
-        "autoaudiosink",
-        "fakesink",
-    ];
-    KNOWN
+    FACTORIES
         .iter()
         .find(|k| **k == factory)
         .copied()
