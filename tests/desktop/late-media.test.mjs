@@ -48,9 +48,9 @@ after(async () => {
 });
 
 /** Frames the app has painted of the other person's picture. */
-const paintedRemote = () => app.script('return globalThis.hearthNative?.remote.painted ?? -1');
-/** What the app's engine has received: frames and the remote sound's level (dBFS). */
-const progress = () => app.script("return await window.__TAURI__.core.invoke('native_progress')");
+const paintedRemote = () => app.script('return globalThis.hearthNative?.painted().remote ?? -1');
+/** What the app's engine has received from the one other person: frames and the sound's level (dBFS). */
+const progress = async () => (await app.script('return await globalThis.hearthNative.connections()'))[0] ?? {};
 
 /** The app paints the browser's picture and hears its sound. */
 async function appSeesAndHears(who) {
@@ -152,14 +152,13 @@ test('the app turning its camera on mid-call, after joining with it off, is seen
     await guest.framesAdvance(15, 'remoteVideo', 20_000);
   } catch (e) {
     // What each side saw, for the failure's message.
-    const sent = await app.script("return (await window.__TAURI__.core.invoke('native_stats')).filter((s) => s.type === 'outbound-rtp')");
     const received = await guest.page.evaluate(async () => {
       const stream = /** @type {MediaStream | null} */ (/** @type {HTMLVideoElement} */ (document.getElementById('remoteVideo')).srcObject);
       return stream?.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted ? 'muted' : 'unmuted'}`) ?? [];
     });
     const notice = await app.text('noticeText');
     const button = await app.script("return document.getElementById('videoBtn').textContent");
-    throw new Error(`${e.message}; the app's engine: ${JSON.stringify(await progress())}, sent ${JSON.stringify(sent)}, its notice: ${notice}, its video button: ${button}; Eve's tracks: ${received}`);
+    throw new Error(`${e.message}; the app's engine: ${JSON.stringify(await progress())}, its notice: ${notice}, its video button: ${button}; Eve's tracks: ${received}`);
   }
   await guest.page.locator('#placeholderText').waitFor({ state: 'hidden', timeout: 5000 });
   await endCall(guest);

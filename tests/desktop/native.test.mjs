@@ -24,10 +24,10 @@ after(async () => {
   await server?.stop();
 });
 
-/** Frames the app has painted of `source` ('local' or 'remote'). */
-const painted = (source) => app.script(`return globalThis.hearthNative?.${source}.painted ?? -1`);
-/** What the app's engine has received: frames and the remote sound's level (dBFS). */
-const progress = () => app.script("return await window.__TAURI__.core.invoke('native_progress')");
+/** Frames the app has painted of `source` ('preview', or 'remote': every other person's). */
+const painted = (source) => app.script(`return globalThis.hearthNative?.painted().${source} ?? -1`);
+/** What the app's engine has received from the one other person: frames and the sound's level (dBFS). */
+const progress = async () => (await app.script('return await globalThis.hearthNative.connections()'))[0] ?? {};
 
 async function paintedAdvance(source, count, what) {
   const start = await painted(source);
@@ -57,7 +57,7 @@ test('a call between the app and a browser has pictures and sound both ways', as
   await app.waitForText('presence', /Waiting for someone/);
   // No notice about missing WebRTC, and the preview runs.
   assert.doesNotMatch((await app.text('noticeText')) ?? '', /no WebRTC/);
-  await paintedAdvance('local', 20, 'the app\'s own preview');
+  await paintedAdvance('preview', 20, 'the app\'s own preview');
 
   guest = await Person.open(browser, `${server.url}/?room=${room}`, 'Gus');
   await guest.joinAndWait(room);
@@ -106,7 +106,7 @@ test('mute and video off in the app reach the browser, and the stats panel reads
   assert.ok((await captured()) <= capturedAtStop + 2, 'the camera kept capturing with the app\'s video off');
   await app.clickButton('Start Video');
   await guest.framesAdvance(20, 'remoteVideo', 20_000);
-  await paintedAdvance('local', 20, 'the app\'s own picture after Start Video');
+  await paintedAdvance('preview', 20, 'the app\'s own picture after Start Video');
 });
 
 test('hang-up from either side ends the call on both', async () => {

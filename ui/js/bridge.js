@@ -17,22 +17,15 @@ export const COMMANDS = /** @type {const} */ ({
   open_in_browser: ['server?', 'room', 'name'],
   native_status: [],
   native_devices: [],
-  native_open: ['iceServers', 'camera?', 'microphone?', 'relayOnly?', 'video?', 'events'],
+  // The capture: camera and microphone, shared by every connection.
+  native_start: ['camera?', 'microphone?', 'video?'],
   native_close: [],
-  native_create_offer: ['iceRestart'],
-  native_create_answer: [],
-  native_set_local_description: ['description'],
-  native_set_remote_description: ['description'],
-  native_add_ice_candidate: ['sdpMLineIndex', 'candidate'],
-  native_stats: [],
-  native_set_sending: ['kind', 'enabled'],
   native_set_camera: ['on'],
+  native_set_microphone: ['enabled'],
   native_switch_device: ['kind', 'deviceId'],
   native_progress: [],
-  native_frame: ['source', 'after'],
-  native_signaling_state: [],
-  // One connection per other person (not used by the page yet: the engine's calls still go
-  // through the single default connection above).
+  native_preview_frame: ['after'],
+  // One connection per other person, named by the page.
   native_connect: ['connection', 'iceServers', 'relayOnly?', 'camera?', 'microphone?', 'video?', 'events'],
   native_disconnect: ['connection'],
   native_peer_create_offer: ['connection', 'iceRestart'],
@@ -44,7 +37,6 @@ export const COMMANDS = /** @type {const} */ ({
   native_peer_progress: ['connection'],
   native_peer_signaling_state: ['connection'],
   native_peer_set_sending: ['connection', 'kind', 'enabled'],
-  native_set_microphone: ['enabled'],
   native_remote_frame: ['connection', 'track?', 'after'],
 });
 

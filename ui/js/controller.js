@@ -5,7 +5,8 @@
 
 import { SignalingClient, websocketUrl } from './signaling.js';
 import { canCall } from './call.js';
-import * as media from './media.js';
+import { browserMedia } from './media.js';
+import { LocalMedia } from './localmedia.js';
 import * as payload from './payload.js';
 import { LABELS, listNames } from './callstate.js';
 import { GroupCall } from './groupcall.js';
@@ -52,7 +53,7 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   cameraStarting: boolean,
  *   muted: boolean,
  *   videoOff: boolean,
- *   devices: media.DeviceList,
+ *   devices: import('./media.js').DeviceList,
  *   chosen: {camera: string, microphone: string, speaker: string},
  *   canChooseSpeaker: boolean,
  *   webrtc: boolean,
@@ -68,26 +69,36 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
 export class Controller extends EventTarget {
   /**
    * @param {import('./env.js').Environment} env
-   * @param {{caps?: payload.Capability[]}} [options] caps: what this client's calls can and cannot
-   *   do (the native engine's)
+   * @param {{caps?: payload.Capability[], media?: import('./media.js').MediaBackend}} [options]
+   *   caps: what this client's calls can and cannot do (the native engine's); media: where the
+   *   camera and microphone come from (the browser's unless said)
    */
-  constructor(env, { caps = [] } = {}) {
+  constructor(env, { caps = [], media = browserMedia } = {}) {
     super();
     this.env = env;
+    this.media = new LocalMedia({
+      backend: media,
+      chosen: { camera: env.load('camera'), microphone: env.load('microphone'), speaker: env.load('speaker') },
+      save: (role, deviceId) => env.save(role, deviceId),
+      attach: async (kind, track) => { if (this.call.member) await this.call.setTrack(kind, track); },
+    });
+    this.media.addEventListener('change', () => this.#syncMedia());
+    this.media.addEventListener('sending', () => this.call.announce());
+    this.media.addEventListener('notice', (e) => {
+      const { text } = /** @type {CustomEvent} */ (e).detail;
+      if (text) this.#notice(text, 'warning');
+      else if (this.view.notice?.tone === 'warning' && this.view.notice.text.includes('camera')) this.#update({ notice: null });
+    });
     /** @type {SignalingClient | null} */
     this.signaling = null;
     this.call = new GroupCall({ send: (to, data) => this.#send(to, data), caps });
-    this.call.localStream = () => this.view.localStream;
-    this.call.sending = () => this.#sending();
+    this.call.localStream = () => this.media.stream;
+    this.call.sending = () => this.media.sending();
     this.call.addEventListener('change', () => this.#syncCall());
     this.call.addEventListener('notice', (e) => this.#notice(/** @type {CustomEvent} */ (e).detail.text));
     this.call.addEventListener('ended', () => this.#callEnded());
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.statsTimer = undefined;
-    /** The camera and microphone being opened, so that a second request waits for the first. @type {Promise<MediaStream | null> | null} */
-    this.cameraOpening = null;
-    /** Counts releases of the camera: an opening that a release overtook is let go at once. */
-    this.releases = 0;
     /** @type {View} */
     this.view = {
       screen: 'join',
@@ -109,8 +120,8 @@ export class Controller extends EventTarget {
       muted: false,
       videoOff: false,
       devices: { cameras: [], microphones: [], speakers: [] },
-      chosen: { camera: env.load('camera'), microphone: env.load('microphone'), speaker: env.load('speaker') },
-      canChooseSpeaker: media.canChooseSpeaker(),
+      chosen: { ...this.media.chosen },
+      canChooseSpeaker: this.media.canChooseSpeaker,
       webrtc: canCall(),
       stats: null,
       desktop: env.kind === 'desktop',
@@ -358,147 +369,50 @@ export class Controller extends EventTarget {
     this.call.close();
     this.signaling?.leave();
     this.signaling = null;
-    this.#stopLocal();
+    this.media.release();
     this.#update({ screen: 'join', peers: [], connection: 'idle' });
     this.#syncCall();
   }
 
   // ----- camera and microphone -----
 
+  /** Copies the camera and microphone's state into the view. */
+  #syncMedia() {
+    const m = this.media;
+    this.#update({
+      localStream: m.stream,
+      cameraStarting: m.starting,
+      mediaWarning: m.warning,
+      muted: m.muted,
+      videoOff: m.videoOff,
+      devices: m.devices,
+      chosen: { ...m.chosen },
+    });
+  }
+
   /**
-   * Opens camera and microphone; failures are explained, and the call can still go on. While they
-   * open, a second request waits for the same opening. Tracks that arrive during a call are sent
-   * at once: a call never waits for the camera.
-   * @returns {Promise<MediaStream | null>}
+   * Opens camera and microphone; tracks that arrive during a call are sent at once: a call never
+   * waits for the camera.
    */
   startCamera() {
-    if (this.view.localStream) return Promise.resolve(this.view.localStream);
-    this.cameraOpening ??= this.#openCamera().finally(() => { this.cameraOpening = null; });
-    return this.cameraOpening;
+    return this.media.start();
   }
 
-  async #openCamera() {
-    this.#update({ cameraStarting: true });
-    const releases = this.releases;
-    try {
-      const { stream, warning } = await media.openLocalMedia({
-        camera: this.view.chosen.camera,
-        microphone: this.view.chosen.microphone,
-      });
-      if (this.releases !== releases) {
-        // Hung up or left the room while the camera started: let it go again.
-        media.stopStream(stream);
-        this.#update({ cameraStarting: false });
-        return null;
-      }
-      this.#update({ localStream: stream, cameraStarting: false, mediaWarning: warning, muted: false, videoOff: !stream.getVideoTracks().length });
-      if (warning) this.#notice(warning, 'warning');
-      else if (this.view.notice?.tone === 'warning' && this.view.notice.text.includes('camera')) this.#update({ notice: null });
-      if (this.call.member) {
-        for (const track of stream.getTracks()) await this.call.setTrack(/** @type {'audio'|'video'} */ (track.kind), track);
-        this.call.announce();
-      }
-      await this.refreshDevices();
-      return stream;
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.#update({ mediaWarning: message, cameraStarting: false });
-      this.#notice(message, 'warning');
-      return null;
-    }
-  }
-
-  /** What we send: the microphone (on and unmuted) and the camera (on). */
-  #sending() {
-    const live = (/** @type {MediaStreamTrack[]} */ tracks) => tracks.some((t) => t.readyState === 'live');
-    const stream = this.view.localStream;
-    return {
-      audio: live(stream?.getAudioTracks() ?? []) && !this.view.muted,
-      video: live(stream?.getVideoTracks() ?? []) && !this.view.videoOff,
-    };
-  }
-
-  async refreshDevices() {
-    const devices = await media.listDevices();
-    const stream = this.view.localStream;
-    const chosen = {
-      ...this.view.chosen,
-      camera: media.deviceOf(stream?.getVideoTracks()[0]) || this.view.chosen.camera,
-      microphone: media.deviceOf(stream?.getAudioTracks()[0]) || this.view.chosen.microphone,
-    };
-    this.#update({ devices, chosen });
-  }
-
-  #stopLocal() {
-    this.releases += 1;
-    media.stopStream(this.view.localStream);
-    this.#update({ localStream: null, muted: false, videoOff: false });
+  refreshDevices() {
+    return this.media.refreshDevices();
   }
 
   toggleMute() {
-    const tracks = this.view.localStream?.getAudioTracks() ?? [];
-    const muted = !this.view.muted;
-    tracks.forEach((t) => { t.enabled = !muted; });
-    this.#update({ muted });
-    this.call.announce();
+    this.media.toggleMute();
   }
 
-  /** Stops the camera (its light goes off) or starts it again, mid-call without renegotiating. */
-  async toggleVideo() {
-    const stream = this.view.localStream;
-    if (!this.view.videoOff) {
-      for (const track of stream?.getVideoTracks() ?? []) {
-        track.stop();
-        stream?.removeTrack(track);
-      }
-      await this.call.setTrack('video', null);
-      this.#update({ videoOff: true, localStream: stream });
-      this.call.announce();
-      return;
-    }
-    if (!stream) {
-      await this.startCamera();
-      return;
-    }
-    try {
-      const track = await media.openTrack('video', this.view.chosen.camera);
-      stream.addTrack(track);
-      await this.call.setTrack('video', track);
-      this.#update({ videoOff: false, localStream: stream });
-      this.call.announce();
-    } catch (e) {
-      this.#notice(e instanceof Error ? e.message : String(e), 'warning');
-    }
+  toggleVideo() {
+    return this.media.toggleVideo();
   }
 
-  /**
-   * Switches camera, microphone or speaker; mid-call the new track replaces the old one.
-   * @param {'camera'|'microphone'|'speaker'} what
-   * @param {string} deviceId
-   */
-  async chooseDevice(what, deviceId) {
-    this.env.save(what, deviceId);
-    this.#update({ chosen: { ...this.view.chosen, [what]: deviceId } });
-    if (what === 'speaker') return;
-    const stream = this.view.localStream;
-    const kind = what === 'camera' ? 'video' : 'audio';
-    const old = stream?.getTracks().find((t) => t.kind === kind);
-    if (!stream || (kind === 'video' && this.view.videoOff)) return;
-    try {
-      const track = await media.openTrack(kind, deviceId);
-      if (kind === 'audio') track.enabled = !this.view.muted;
-      // Hand the senders their new track before stopping the old one: Chromium's encoder does
-      // not pick up a replacement for a track that already ended.
-      await this.call.setTrack(kind, track);
-      if (old) {
-        stream.removeTrack(old);
-        old.stop();
-      }
-      stream.addTrack(track);
-      this.#update({ localStream: stream });
-    } catch (e) {
-      this.#notice(e instanceof Error ? e.message : String(e), 'warning');
-    }
+  /** @param {import('./localmedia.js').DeviceRole} what @param {string} deviceId */
+  chooseDevice(what, deviceId) {
+    return this.media.choose(what, deviceId);
   }
 
   // ----- the call -----
@@ -556,13 +470,13 @@ export class Controller extends EventTarget {
     this.call.close();
     const left = this.signaling?.leave() ?? Promise.resolve();
     this.signaling = null;
-    media.stopStream(this.view.localStream);
+    this.media.release();
     return left;
   }
 
   /** We are out of the call: the camera goes off, as after every call. */
   #callEnded() {
-    this.#stopLocal();
+    this.media.release();
   }
 
   /** @param {string} to @param {payload.Payload} data */

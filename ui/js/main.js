@@ -4,20 +4,26 @@
 import { detect } from './env.js';
 import { Controller } from './controller.js';
 import { Page } from './ui.js';
+import { browserMedia } from './media.js';
 
 const env = await detect();
 // Where the webview has no WebRTC (Linux's WebKitGTK), the desktop app calls through its own
 // engine; if even that is missing, the page says so and offers the browser.
 /** @type {import('./payload.js').Capability[]} */
 let caps = [];
+/** @type {import('./media.js').MediaBackend} */
+let media = browserMedia;
 if (env.native && typeof RTCPeerConnection !== 'function') {
   const { installNativeCalls } = await import('./nativemedia.js');
-  const unavailable = await installNativeCalls(env.native);
-  if (unavailable) console.warn('hearth: native calls unavailable:', unavailable);
-  // GStreamer 1.22's webrtcbin cannot roll back, and the engine holds one connection for now.
-  else caps = ['no-rollback', 'one-peer'];
+  const native = await installNativeCalls(env.native);
+  if ('unavailable' in native) console.warn('hearth: native calls unavailable:', native.unavailable);
+  else {
+    media = native.media;
+    // GStreamer 1.22's webrtcbin cannot roll back.
+    caps = ['no-rollback'];
+  }
 }
-const controller = new Controller(env, { caps });
+const controller = new Controller(env, { caps, media });
 const page = new Page({
   join: (name, room, server) => controller.join(name, room, server),
   leaveRoom: () => controller.leaveRoom(),
@@ -35,7 +41,7 @@ const page = new Page({
   stopHosting: () => { controller.stopHosting(); },
   rejoin: () => { controller.rejoinHostedCall(); },
   openInBrowser: () => { controller.openInBrowser(); },
-}, { desktop: env.kind === 'desktop' });
+}, { desktop: env.kind === 'desktop', show: (video, stream) => media.show(video, stream) });
 
 controller.addEventListener('change', () => page.render(controller.view));
 page.prefill(env.prefill);

@@ -11,22 +11,22 @@
 const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
 
 /**
- * Where media comes from when it is not the browser's: the desktop app's native engine.
+ * Where the camera and microphone come from, and where pictures are shown: the browser's own
+ * ({@link browserMedia}), or the desktop app's native engine (`nativemedia.js`). The page holds
+ * tracks of either kind the same way; what a track's mute, stop or device means is the
+ * backend's to say, so no track is ever patched.
  * @typedef {{
  *   openLocalMedia: (preferred?: {camera?: string, microphone?: string}) => Promise<OpenResult>,
  *   openTrack: (kind: 'audio'|'video', deviceId?: string) => Promise<MediaStreamTrack>,
  *   listDevices: () => Promise<DeviceList>,
  *   canChooseSpeaker: () => boolean,
+ *   deviceOf: (track: MediaStreamTrack | undefined) => string,
+ *   setMuted: (tracks: MediaStreamTrack[], muted: boolean) => void,
+ *   stopTrack: (track: MediaStreamTrack) => void,
+ *   release: (stream: MediaStream | null) => void,
+ *   show: (video: HTMLVideoElement, stream: MediaStream | null) => void,
  * }} MediaBackend
  */
-
-/** @type {MediaBackend | null} */
-let backend = null;
-
-/** Takes media from `b` instead of the browser from now on. @param {MediaBackend} b */
-export function useBackend(b) {
-  backend = b;
-}
 
 /** Why opening media failed, in words for people. */
 export class MediaError extends Error {
@@ -69,7 +69,6 @@ export function explain(name, what) {
  * @returns {Promise<OpenResult>}
  */
 export async function openLocalMedia(preferred = {}) {
-  if (backend) return backend.openLocalMedia(preferred);
   if (!navigator.mediaDevices?.getUserMedia) {
     throw new MediaError(explain('TypeError', 'camera and microphone'), 'TypeError');
   }
@@ -126,7 +125,6 @@ export function substitutes(stream, preferred) {
  * @returns {Promise<MediaStreamTrack>}
  */
 export async function openTrack(kind, deviceId) {
-  if (backend) return backend.openTrack(kind, deviceId);
   const base = kind === 'video' ? VIDEO : {};
   const constraints = deviceId ? { ...base, deviceId: { exact: deviceId } } : (kind === 'video' ? VIDEO : true);
   try {
@@ -140,7 +138,6 @@ export async function openTrack(kind, deviceId) {
 
 /** @returns {Promise<DeviceList>} */
 export async function listDevices() {
-  if (backend) return backend.listDevices();
   /** @type {DeviceList} */
   const list = { cameras: [], microphones: [], speakers: [] };
   if (!navigator.mediaDevices?.enumerateDevices) return list;
@@ -159,14 +156,31 @@ export async function listDevices() {
 }
 
 /** Whether the speaker can be chosen here (`HTMLMediaElement.setSinkId`). */
-export const canChooseSpeaker = () => backend ? backend.canChooseSpeaker() : typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
-
-/** Stops every track: the camera light goes off. @param {MediaStream | null} stream */
-export function stopStream(stream) {
-  stream?.getTracks().forEach((t) => t.stop());
-}
+const canChooseSpeaker = () => typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
 
 /** The id of the device a track comes from. @param {MediaStreamTrack | undefined} track */
 export function deviceOf(track) {
   return track?.getSettings?.().deviceId ?? '';
 }
+
+/** The browser's camera, microphone and video elements. @type {MediaBackend} */
+export const browserMedia = {
+  openLocalMedia,
+  openTrack,
+  listDevices,
+  canChooseSpeaker,
+  deviceOf,
+  setMuted(tracks, muted) {
+    for (const track of tracks) track.enabled = !muted;
+  },
+  stopTrack(track) {
+    track.stop();
+  },
+  release(stream) {
+    stream?.getTracks().forEach((t) => t.stop());
+  },
+  show(video, stream) {
+    if (video.srcObject !== stream) video.srcObject = stream;
+    if (stream) video.play().catch(() => {});
+  },
+};

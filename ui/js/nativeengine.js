@@ -1,32 +1,30 @@
 // @ts-check
-//! The desktop app's native media engine as the page sees it: opening it (camera, microphone and
-//! a fresh connection), reopening it for each call, closing it, and its events, each tagged with
-//! the opening it belongs to so that a late event of an old call is never taken for the new one.
+//! The desktop app's native media engine as the page sees it: the one capture (camera and
+//! microphone) that every connection shares, and the connections themselves, one per other
+//! person, each under a name of its own. Starting, connecting, disconnecting and closing go one
+//! after another, in the order asked, since each can replace what the one before made.
 
 /** @typedef {import('./env.js').NativeBridge} NativeBridge */
+/** @typedef {import('./bridge.js').Command} Command */
 
-/**
- * Events: `engine` ({generation, event}), where event is one of the engine's
- * (`ice-candidate`, `connection-state`, `track`, `negotiation-needed`, `error`).
- */
-export class NativeEngine extends EventTarget {
+export class NativeEngine {
   /** @param {NativeBridge} bridge */
   constructor(bridge) {
-    super();
     this.bridge = bridge;
     /** Devices to open; empty means the system's default. */
     this.devices = { camera: '', microphone: '' };
-    /** Which opening is current; events of others are dropped. */
-    this.generation = 0;
-    this.isOpen = false;
-    /** Whether the page shows the preview, so the engine is reopened after a call. */
+    /** Whether the page shows the preview, so the capture outlives a call. */
     this.previewWanted = false;
-    /** Serialises open and close, which replace each other. @type {Promise<unknown>} */
+    /** The connections open, by name. @type {Set<string>} */
+    this.connections = new Set();
+    /** Names connections uniquely for the whole life of the page. */
+    this.made = 0;
+    /** Serialises start, connect, disconnect and close. @type {Promise<unknown>} */
     this.queue = Promise.resolve();
   }
 
   /**
-   * @template {import('./bridge.js').Command} C
+   * @template {Command} C
    * @param {C} command
    * @param {import('./bridge.js').ArgsOf<(typeof import('./bridge.js').COMMANDS)[C]>} [args]
    */
@@ -35,52 +33,60 @@ export class NativeEngine extends EventTarget {
   }
 
   /**
-   * Opens capture and a fresh connection with these ICE servers, replacing what was open.
-   * @param {RTCIceServer[]} [iceServers]
-   * @param {boolean} [relayOnly] only relayed (TURN) candidates, as `iceTransportPolicy: 'relay'`
-   * @returns {Promise<number>} the generation of this opening
+   * Runs `step` after every start, connect, disconnect and close asked before it.
+   * @template T @param {() => Promise<T>} step @returns {Promise<T>}
    */
-  open(iceServers = [], relayOnly = false) {
-    const run = async () => {
-      const generation = ++this.generation;
-      const channel = this.bridge.channel((/** @type {any} */ event) => {
-        this.dispatchEvent(new CustomEvent('engine', { detail: { generation, event } }));
-      });
-      await this.invoke('native_open', {
-        iceServers,
-        camera: this.devices.camera || null,
-        microphone: this.devices.microphone || null,
-        relayOnly,
-        events: channel,
-      });
-      this.isOpen = true;
-      return generation;
-    };
-    const result = this.queue.then(run, run);
+  #inTurn(step) {
+    const result = this.queue.then(step, step);
     this.queue = result.catch(() => {});
     return result;
   }
 
-  /** Opens the engine unless it is open. */
-  async ensureOpen() {
-    await this.queue;
-    if (!this.isOpen) await this.open();
+  #devices() {
+    return { camera: this.devices.camera || null, microphone: this.devices.microphone || null };
   }
 
-  /** Stops capture and the connection; the camera light goes off. */
-  close() {
-    const run = async () => {
-      this.generation += 1;
-      this.isOpen = false;
-      await this.invoke('native_close');
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => {});
-    return result;
+  /**
+   * Opens the capture (the preview) unless open; an open one takes the chosen devices, and its
+   * camera is turned on or off as `video` says (left as it is without it).
+   * @param {{video?: boolean}} [options]
+   */
+  start({ video } = {}) {
+    this.previewWanted = true;
+    return this.#inTurn(() => this.invoke('native_start', { ...this.#devices(), video }));
   }
 
-  /** After a call: keep the preview going with a fresh engine, or let everything go. */
-  afterCall() {
-    return this.previewWanted ? this.open() : this.close();
+  /**
+   * A new connection with these ICE servers, its events to `onEvent`. A capture it has to open
+   * keeps the camera closed: only the preview or Start Video opens it.
+   * @param {RTCIceServer[]} iceServers
+   * @param {boolean} relayOnly only relayed (TURN) candidates, as `iceTransportPolicy: 'relay'`
+   * @param {(event: any) => void} onEvent
+   * @returns {{name: string, ready: Promise<void>}}
+   */
+  connect(iceServers, relayOnly, onEvent) {
+    this.made += 1;
+    const name = `connection-${this.made}`;
+    this.connections.add(name);
+    const events = this.bridge.channel(onEvent);
+    const ready = this.#inTurn(() => this.invoke('native_connect', { connection: name, iceServers, relayOnly, ...this.#devices(), events }));
+    return { name, ready };
+  }
+
+  /** Ends one connection; without any and without the preview, the capture closes too. @param {string} name */
+  disconnect(name) {
+    this.connections.delete(name);
+    return this.#inTurn(async () => {
+      await this.invoke('native_disconnect', { connection: name });
+      if (!this.connections.size && !this.previewWanted) await this.invoke('native_close');
+    });
+  }
+
+  /** The preview is no longer wanted: the capture closes once no connection needs it. */
+  release() {
+    this.previewWanted = false;
+    return this.#inTurn(async () => {
+      if (!this.connections.size) await this.invoke('native_close');
+    });
   }
 }

@@ -1,62 +1,59 @@
 // @ts-check
-//! Switches the page to the native engine where the webview has no WebRTC: the peer-connection
-//! factory, the media backend (devices and the page-side tracks that stand for the engine's
-//! capture: muting, stopping and switching them drives the engine), and the painted pictures.
+//! The page on the desktop app's native engine, where the webview has no WebRTC: the
+//! peer-connection factory (a connection of the engine per other person), and the media backend
+//! (devices, the capture that every connection shares, and the engine's pictures painted in the
+//! page's video elements' place). Page-side tracks only stand for the engine's media: what muting,
+//! stopping or switching them means is said here, to the engine, never by patching a track.
 
 import { setPeerConnectionFactory } from './call.js';
-import { MediaError, useBackend } from './media.js';
+import { MediaError } from './media.js';
 import { NativeEngine } from './nativeengine.js';
 import { NativePeerConnection } from './nativepc.js';
-import { FramePainter } from './nativevideo.js';
+import { NativePictures } from './nativevideo.js';
 
 /** @typedef {import('./env.js').NativeBridge} NativeBridge */
 /** @typedef {import('./media.js').DeviceList} DeviceList */
+/** @typedef {import('./media.js').MediaBackend} MediaBackend */
 /** @typedef {'audio'|'video'} Kind */
 
 /**
  * Puts the native engine in place, if this machine has it.
  * @param {NativeBridge} bridge
- * @returns {Promise<string | null>} why native calls are not possible, or null when they are
+ * @returns {Promise<{media: MediaBackend} | {unavailable: string}>} the media backend to use, or
+ *   why native calls are not possible
  */
 export async function installNativeCalls(bridge) {
   /** @type {{available: boolean, message: string | null}} */
   const status = await bridge.invoke('native_status').catch((e) => ({ available: false, message: String(e?.message ?? e) }));
-  if (!status.available) return status.message ?? 'The native media engine is not available.';
+  if (!status.available) return { unavailable: status.message ?? 'The native media engine is not available.' };
   const engine = new NativeEngine(bridge);
-  const local = new FramePainter(engine, 'local', /** @type {HTMLVideoElement} */ (document.getElementById('localVideo')));
-  const remote = new FramePainter(engine, 'remote', /** @type {HTMLVideoElement} */ (document.getElementById('remoteVideo')));
-  local.start();
-  remote.start();
-  const tracks = new NativeTracks(engine, local, remote);
-  setPeerConnectionFactory((config) => {
-    const pc = new NativePeerConnection(config, engine);
-    pc.remoteTrack = (kind) => tracks.remote(kind);
-    pc.pictureStats = () => remote.pictureStats();
-    return /** @type {RTCPeerConnection} */ (/** @type {unknown} */ (pc));
-  });
-  useBackend(tracks);
-  // For tests and benchmarks: what was painted, and how late.
-  /** @type {any} */ (globalThis).hearthNative = { engine, local, remote };
-  return null;
+  const pictures = new NativePictures(engine);
+  setPeerConnectionFactory((config) => /** @type {RTCPeerConnection} */ (/** @type {unknown} */ (new NativePeerConnection(config, engine, pictures))));
+  // For tests and benchmarks: what was painted and how late, and each connection's figures.
+  /** @type {any} */ (globalThis).hearthNative = {
+    engine,
+    pictures,
+    painted: () => ({ preview: pictures.preview.painted, remote: pictures.remotePainted }),
+    connections: () => Promise.all([...engine.connections].map(async (connection) => ({
+      connection,
+      ...(await engine.invoke('native_peer_progress', { connection }).catch(() => ({}))),
+      sent: await engine.invoke('native_peer_stats', { connection })
+        .then((/** @type {any[]} */ stats) => stats.filter((s) => s.type === 'outbound-rtp')).catch(() => []),
+    }))),
+  };
+  return { media: new NativeMedia(engine, pictures) };
 }
 
-/** The page-side tracks standing for the engine's camera and microphone, and the devices. */
-class NativeTracks {
-  /**
-   * @param {NativeEngine} engine
-   * @param {FramePainter} local
-   * @param {FramePainter} remotePainter
-   */
-  constructor(engine, local, remotePainter) {
+/**
+ * The engine's camera and microphone as a {@link MediaBackend}: one stand-in track per kind
+ * (the preview's picture, a silent sound track), which stays for the page's life.
+ * @implements {MediaBackend}
+ */
+class NativeMedia {
+  /** @param {NativeEngine} engine @param {NativePictures} pictures */
+  constructor(engine, pictures) {
     this.engine = engine;
-    this.local = local;
-    this.remotePainter = remotePainter;
-    /** The track that currently stands for each kind; stopping an older one changes nothing. */
-    this.current = /** @type {Record<Kind, MediaStreamTrack | null>} */ ({ audio: null, video: null });
-    /** @type {AudioContext | null} */
-    this.audioContext = null;
-    /** The page-side tracks of the remote streams, made once. */
-    this.remoteTracks = /** @type {Record<Kind, MediaStreamTrack | null>} */ ({ audio: null, video: null });
+    this.pictures = pictures;
   }
 
   canChooseSpeaker() {
@@ -71,51 +68,9 @@ class NativeTracks {
     return { cameras: pick('video'), microphones: pick('audio'), speakers: [] };
   }
 
-  /** A silent audio track: the engine plays and sends the sound itself. */
-  #audioTrack() {
-    this.audioContext ??= new AudioContext();
-    return this.audioContext.createMediaStreamDestination().stream.getAudioTracks()[0];
-  }
-
-  /**
-   * A page-side track for the engine's capture of `kind` from `deviceId`.
-   * @param {Kind} kind @param {string} deviceId
-   */
-  #localTrack(kind, deviceId) {
-    const track = kind === 'video' ? this.local.track() : this.#audioTrack();
-    const engine = this.engine;
-    const tracks = this;
-    let enabled = true;
-    Object.defineProperty(track, 'enabled', {
-      configurable: true,
-      get: () => enabled,
-      set(value) {
-        enabled = !!value;
-        if (tracks.current[kind] === track) {
-          engine.invoke('native_set_sending', { kind, enabled }).catch((e) => console.warn('hearth:', e));
-        }
-      },
-    });
-    // Stopping only ends the stand-in; WebKit's own stop is not called on it (a canvas or Web
-    // Audio track has nothing to release, and ending one was seen to crash the web process).
-    let readyState = /** @type {MediaStreamTrackState} */ ('live');
-    Object.defineProperty(track, 'readyState', { configurable: true, get: () => readyState });
-    track.stop = () => {
-      readyState = 'ended';
-      if (tracks.current[kind] !== track) return;
-      tracks.current[kind] = null;
-      engine.invoke('native_set_sending', { kind, enabled: false }).catch(() => {});
-      if (!tracks.current.audio && !tracks.current.video) {
-        engine.previewWanted = false;
-        engine.close().catch(() => {});
-      } else if (kind === 'video') {
-        // As a browser's stopped camera track: the device is released and its light goes off.
-        engine.invoke('native_set_camera', { on: false }).catch((e) => console.warn('hearth:', e));
-      }
-    };
-    track.getSettings = () => ({ deviceId });
-    this.current[kind] = track;
-    return track;
+  /** @param {Kind} kind */
+  #track(kind) {
+    return kind === 'video' ? this.pictures.cameraTrack() : this.pictures.soundTrack('local');
   }
 
   /**
@@ -130,17 +85,17 @@ class NativeTracks {
       throw new MediaError('No camera and no microphone were found. You can still see and hear the other person.', 'NotFoundError');
     }
     this.engine.devices = { camera: camera?.deviceId ?? '', microphone: microphone?.deviceId ?? '' };
-    this.engine.previewWanted = true;
     try {
-      // A call that started before the camera opened has the engine open with its connection
-      // (and the capture); reopening would end that connection.
-      await this.engine.ensureOpen();
+      // A call that started before the camera opened has the capture open already (camera
+      // closed); this opens the camera in it, and every connection sends it.
+      await this.engine.start({ video: !!camera });
+      await this.engine.invoke('native_set_microphone', { enabled: true });
     } catch (e) {
       throw new MediaError(`The camera and microphone could not be started: ${e instanceof Error ? e.message : e}`, 'NotReadableError');
     }
     const tracks = [];
-    if (microphone) tracks.push(this.#localTrack('audio', microphone.deviceId));
-    if (camera) tracks.push(this.#localTrack('video', camera.deviceId));
+    if (microphone) tracks.push(this.#track('audio'));
+    if (camera) tracks.push(this.#track('video'));
     const substituted = [
       preferred.camera && camera && camera.deviceId !== preferred.camera ? `camera (using ${camera.label})` : '',
       preferred.microphone && microphone && microphone.deviceId !== preferred.microphone ? `microphone (using ${microphone.label})` : '',
@@ -157,39 +112,48 @@ class NativeTracks {
    * @param {Kind} kind @param {string} [deviceId]
    */
   async openTrack(kind, deviceId) {
-    await this.engine.ensureOpen();
     const key = kind === 'video' ? 'camera' : 'microphone';
     const wanted = deviceId || this.engine.devices[key];
-    if (wanted && wanted !== this.engine.devices[key]) {
-      try {
+    try {
+      await this.engine.start();
+      if (wanted && wanted !== this.engine.devices[key]) {
         await this.engine.invoke('native_switch_device', { kind, deviceId: wanted });
-      } catch (e) {
-        throw new MediaError(`That ${key} could not be opened: ${e instanceof Error ? e.message : e}`, 'NotReadableError');
+        this.engine.devices[key] = wanted;
       }
-      this.engine.devices[key] = wanted;
+      if (kind === 'video') await this.engine.invoke('native_set_camera', { on: true });
+    } catch (e) {
+      throw new MediaError(`That ${key} could not be opened: ${e instanceof Error ? e.message : e}`, 'NotReadableError');
     }
-    if (kind === 'video') {
-      try {
-        await this.engine.invoke('native_set_camera', { on: true });
-      } catch (e) {
-        throw new MediaError(`The camera could not be opened: ${e instanceof Error ? e.message : e}`, 'NotReadableError');
-      }
-    }
-    this.engine.previewWanted = true;
-    return this.#localTrack(kind, wanted);
+    return this.#track(kind);
   }
 
-  /**
-   * The page-side track for the remote stream of `kind`: one for all calls, made on first use, so
-   * that no call leaves a canvas capture or an audio node behind (stopping them was seen to crash
-   * WebKit's web process, see #localTrack).
-   * @param {Kind} kind
-   */
-  remote(kind) {
-    const made = this.remoteTracks[kind];
-    if (made) return made;
-    const track = kind === 'video' ? this.remotePainter.track() : this.#audioTrack();
-    this.remoteTracks[kind] = track;
-    return track;
+  /** @param {MediaStreamTrack | undefined} track */
+  deviceOf(track) {
+    if (!track) return '';
+    return track.kind === 'video' ? this.engine.devices.camera : this.engine.devices.microphone;
+  }
+
+  /** Muting is the capture's: silence goes to every connection. @param {MediaStreamTrack[]} tracks @param {boolean} muted */
+  setMuted(tracks, muted) {
+    if (!tracks.length) return;
+    this.engine.invoke('native_set_microphone', { enabled: !muted }).catch((e) => console.warn('hearth:', e));
+  }
+
+  /** The camera's stand-in stopped: the device is released and its light goes off. @param {MediaStreamTrack} track */
+  stopTrack(track) {
+    if (track.kind !== 'video') return;
+    this.engine.invoke('native_set_camera', { on: false }).catch((e) => console.warn('hearth:', e));
+  }
+
+  /** Everything let go: the capture closes once no connection needs it. @param {MediaStream | null} stream */
+  release(stream) {
+    if (!stream) return;
+    this.engine.invoke('native_set_camera', { on: false }).catch(() => {});
+    this.engine.release().catch((e) => console.warn('hearth:', e));
+  }
+
+  /** @param {HTMLVideoElement} video @param {MediaStream | null} stream */
+  show(video, stream) {
+    this.pictures.show(video, stream);
   }
 }

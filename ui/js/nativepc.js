@@ -1,21 +1,24 @@
 // @ts-check
-//! `NativePeerConnection`: the part of `RTCPeerConnection` the call module uses, backed by the
-//! desktop app's native engine (GStreamer's webrtcbin), so perfect negotiation, ringing, hang-up
-//! and reconnection stay one code path whether the webview has WebRTC or not.
+//! `NativePeerConnection`: the part of `RTCPeerConnection` the call module uses, backed by one
+//! connection of the desktop app's native engine (GStreamer's webrtcbin), so perfect
+//! negotiation, ringing, hang-up and reconnection stay one code path whether the webview has
+//! WebRTC or not. Each other person gets a connection of their own; the camera and microphone
+//! are the engine's one capture, shared.
 
 /** @typedef {import('./nativeengine.js').NativeEngine} NativeEngine */
+/** @typedef {import('./nativevideo.js').NativePictures} NativePictures */
+/** @typedef {'audio'|'video'} Kind */
 
 /**
  * A stand-in transceiver. The engine's media lines are fixed (video, then audio); what changes is
- * whether each sends, which `replaceTrack` and `direction` control.
+ * whether each sends, which `replaceTrack` controls (muting is the capture's, for everyone).
  */
 class NativeTransceiver {
   /**
    * @param {NativePeerConnection} pc
-   * @param {'audio'|'video'} kind
+   * @param {Kind} kind
    */
   constructor(pc, kind) {
-    this.pc = pc;
     /** @type {RTCRtpTransceiverDirection} */
     this.direction = 'recvonly';
     /** @type {RTCRtpTransceiverDirection | null} */
@@ -28,7 +31,7 @@ class NativeTransceiver {
       /** @param {MediaStreamTrack | null} track */
       async replaceTrack(track) {
         this.track = track;
-        await pc.enqueue(() => pc.engine.invoke('native_set_sending', { kind, enabled: !!track && track.enabled }));
+        await pc.enqueue(() => pc.engine.invoke('native_peer_set_sending', { connection: pc.name, kind, enabled: !!track }));
         if (track && transceiver.direction === 'recvonly') transceiver.direction = 'sendrecv';
       },
       setStreams() {},
@@ -40,10 +43,12 @@ export class NativePeerConnection extends EventTarget {
   /**
    * @param {RTCConfiguration} config
    * @param {NativeEngine} engine
+   * @param {NativePictures} pictures where this connection's remote pictures are painted
    */
-  constructor(config, engine) {
+  constructor(config, engine, pictures) {
     super();
     this.engine = engine;
+    this.pictures = pictures;
     /** @type {RTCSignalingState} */
     this.signalingState = 'stable';
     /** @type {RTCPeerConnectionState} */
@@ -64,21 +69,16 @@ export class NativePeerConnection extends EventTarget {
     this.iceRestart = false;
     this.negotiationScheduled = false;
     this.closed = false;
-    /** @type {(kind: 'audio'|'video') => MediaStreamTrack} makes the page-side track of a remote stream */
-    this.remoteTrack = () => { throw new Error('no remote track maker'); };
-    /** @type {() => {width: number, height: number, fps: number, frames: number} | null} the remote picture as painted */
-    this.pictureStats = () => null;
-    /** @type {number | null} */
-    this.generation = null;
-    /** @param {Event} e */
-    this.onEngineEvent = (e) => this.#onEngineEvent(/** @type {CustomEvent} */ (e).detail);
-    engine.addEventListener('engine', this.onEngineEvent);
-    // Every call gets a fresh engine with this call's ICE servers; everything waits for it.
-    /** @type {Promise<unknown>} */
+    /** The page-side tracks standing for this connection's remote tracks, by the engine's track id. @type {Map<number, MediaStreamTrack>} */
+    this.remoteTracks = new Map();
+    const { name, ready } = engine.connect(config.iceServers ?? [], config.iceTransportPolicy === 'relay', (event) => this.#onEngineEvent(event));
+    this.name = name;
     // Nothing is sent until a track is attached, as with the browser's transceivers.
-    this.ready = engine.open(config.iceServers ?? [], config.iceTransportPolicy === 'relay').then(async (generation) => {
-      this.generation = generation;
-      for (const kind of ['video', 'audio']) await engine.invoke('native_set_sending', { kind, enabled: false });
+    /** @type {Promise<unknown>} */
+    this.ready = ready.then(async () => {
+      for (const kind of /** @type {Kind[]} */ (['video', 'audio'])) {
+        await engine.invoke('native_peer_set_sending', { connection: name, kind, enabled: false });
+      }
     });
   }
 
@@ -95,9 +95,9 @@ export class NativePeerConnection extends EventTarget {
     return result;
   }
 
-  /** @param {{generation: number, event: any}} detail */
-  #onEngineEvent({ generation, event }) {
-    if (this.closed || generation !== this.generation) return;
+  /** @param {any} event one of the engine's events for this connection */
+  #onEngineEvent(event) {
+    if (this.closed) return;
     switch (event.type) {
       case 'ice-candidate':
         this.onicecandidate?.({ candidate: { candidate: event.candidate, sdpMLineIndex: event.sdpMLineIndex, sdpMid: null } });
@@ -109,12 +109,16 @@ export class NativePeerConnection extends EventTarget {
         }
         break;
       case 'track': {
-        const track = this.remoteTrack(event.kind);
+        let track = this.remoteTracks.get(event.track);
+        if (!track) {
+          track = this.pictures.remoteTrack(event.kind, this.name, event.track);
+          this.remoteTracks.set(event.track, track);
+        }
         this.ontrack?.({ track, streams: [] });
         break;
       }
       case 'error':
-        console.error('hearth: native engine:', event.message);
+        console.error(`hearth: native engine (${this.name}):`, event.message);
         break;
       default:
         // The engine's own negotiation-needed comes when it starts, before the page has asked
@@ -133,11 +137,11 @@ export class NativePeerConnection extends EventTarget {
   }
 
   /**
-   * @param {MediaStreamTrack | 'audio' | 'video'} trackOrKind
+   * @param {MediaStreamTrack | Kind} trackOrKind
    * @param {RTCRtpTransceiverInit} [init]
    */
   addTransceiver(trackOrKind, init = {}) {
-    const kind = typeof trackOrKind === 'string' ? trackOrKind : /** @type {'audio'|'video'} */ (trackOrKind.kind);
+    const kind = typeof trackOrKind === 'string' ? trackOrKind : /** @type {Kind} */ (trackOrKind.kind);
     const transceiver = /** @type {NativeTransceiver} */ (this.transceivers.find((t) => t.receiver.track.kind === kind));
     transceiver.direction = init.direction ?? 'sendrecv';
     const track = typeof trackOrKind === 'string' ? null : trackOrKind;
@@ -158,15 +162,16 @@ export class NativePeerConnection extends EventTarget {
   /** @param {RTCSessionDescriptionInit} [description] */
   setLocalDescription(description) {
     return this.enqueue(async () => {
+      const connection = this.name;
       let local = description;
       if (!local?.sdp) {
         local = this.signalingState === 'have-remote-offer'
-          ? await this.engine.invoke('native_create_answer')
-          : await this.engine.invoke('native_create_offer', { iceRestart: this.iceRestart });
+          ? await this.engine.invoke('native_peer_create_answer', { connection })
+          : await this.engine.invoke('native_peer_create_offer', { connection, iceRestart: this.iceRestart });
         this.iceRestart = false;
       }
       const init = /** @type {RTCSessionDescriptionInit} */ (local);
-      await this.engine.invoke('native_set_local_description', { description: { type: init.type, sdp: init.sdp } });
+      await this.engine.invoke('native_peer_set_local_description', { connection, description: { type: init.type, sdp: init.sdp } });
       this.localDescription = { type: init.type, sdp: init.sdp };
       this.signalingState = await this.#engineSignalingState();
       if (init.type === 'answer') this.#settleDirections();
@@ -179,7 +184,7 @@ export class NativePeerConnection extends EventTarget {
       if (description.type === 'rollback') {
         throw new DOMException('Rolling back is not supported by the native engine.', 'OperationError');
       }
-      await this.engine.invoke('native_set_remote_description', { description: { type: description.type, sdp: description.sdp } });
+      await this.engine.invoke('native_peer_set_remote_description', { connection: this.name, description: { type: description.type, sdp: description.sdp } });
       this.remoteDescription = { type: description.type, sdp: description.sdp };
       this.signalingState = await this.#engineSignalingState();
       if (description.type === 'answer') this.#settleDirections();
@@ -188,7 +193,7 @@ export class NativePeerConnection extends EventTarget {
 
   /** The signaling state as webrtcbin has it (never worked out here). @returns {Promise<RTCSignalingState>} */
   async #engineSignalingState() {
-    return /** @type {RTCSignalingState} */ (await this.engine.invoke('native_signaling_state'));
+    return /** @type {RTCSignalingState} */ (await this.engine.invoke('native_peer_signaling_state', { connection: this.name }));
   }
 
   #settleDirections() {
@@ -200,7 +205,7 @@ export class NativePeerConnection extends EventTarget {
     return this.enqueue(async () => {
       if (!candidate?.candidate) return;
       const index = candidate.sdpMLineIndex ?? this.#mlineOf(candidate.sdpMid ?? null);
-      await this.engine.invoke('native_add_ice_candidate', { sdpMLineIndex: index, candidate: candidate.candidate });
+      await this.engine.invoke('native_peer_add_ice_candidate', { connection: this.name, sdpMLineIndex: index, candidate: candidate.candidate });
     });
   }
 
@@ -221,14 +226,15 @@ export class NativePeerConnection extends EventTarget {
   getStats() {
     return this.enqueue(async () => {
       /** @type {any[]} */
-      const list = await this.engine.invoke('native_stats');
+      const list = await this.engine.invoke('native_peer_stats', { connection: this.name });
       const now = performance.timeOrigin + performance.now();
       const report = new Map(list.map((s) => [s.id, { ...s, timestamp: now }]));
       // The picture as shown is the page's own figure (webrtcbin decodes, the page paints);
       // nothing webrtcbin does not measure is made up here.
       const stats = [...report.values()];
       const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
-      const picture = this.pictureStats();
+      const shown = [...this.remoteTracks.values()].find((t) => t.kind === 'video');
+      const picture = shown ? this.pictures.pictureStats(shown) : null;
       if (video && picture) {
         Object.assign(video, { frameWidth: picture.width, frameHeight: picture.height, framesPerSecond: picture.fps, framesDecoded: picture.frames });
       }
@@ -241,7 +247,8 @@ export class NativePeerConnection extends EventTarget {
     this.closed = true;
     this.connectionState = 'closed';
     this.signalingState = 'closed';
-    this.engine.removeEventListener('engine', this.onEngineEvent);
-    this.ready.then(async () => { await this.engine.afterCall(); }).catch((e) => console.warn('hearth: native engine', e));
+    for (const track of this.remoteTracks.values()) this.pictures.endRemoteTrack(track);
+    this.remoteTracks.clear();
+    this.ready.then(() => this.engine.disconnect(this.name)).catch((e) => console.warn('hearth: native engine', e));
   }
 }

@@ -8,7 +8,8 @@ export const VERSION = 2;
 /**
  * What a client can or cannot do. `no-rollback`: its peer connection cannot roll back a local
  * offer (the desktop app's engine, GStreamer 1.22), so it must be the impolite side of perfect
- * negotiation. `one-peer`: it can be connected to one person at a time.
+ * negotiation. `one-peer`: it can be connected to one person at a time (the desktop app before it
+ * held a connection per person; still understood).
  * @typedef {'no-rollback'|'one-peer'} Capability
  * @typedef {{v?:number, caps?:Capability[]}} Versioned
  * @typedef {{kind:'ring', name:string, call:string} & Versioned} RingPayload

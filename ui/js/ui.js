@@ -46,10 +46,12 @@ function initials(name) {
 export class Page {
   /**
    * @param {Actions} actions
-   * @param {{desktop: boolean}} options
+   * @param {{desktop: boolean, show: (video: HTMLVideoElement, stream: MediaStream | null) => void}} options
+   *   show: puts a stream's picture in a video element (`srcObject`, or the native engine's canvas)
    */
-  constructor(actions, { desktop }) {
+  constructor(actions, { desktop, show: showStream }) {
     this.actions = actions;
+    this.showStream = showStream;
     this.el = {
       joinView: $('joinView'),
       joinForm: /** @type {HTMLFormElement} */ ($('joinForm')),
@@ -210,9 +212,9 @@ export class Page {
     }
 
     // The self-view.
-    if (el.localVideo.srcObject !== v.localStream) el.localVideo.srcObject = v.localStream;
-    const hasLocalVideo = !!v.localStream && v.localStream.getVideoTracks().some((t) => t.readyState === 'live');
+    const hasLocalVideo = !!v.localStream && v.localStream.getVideoTracks().length > 0 && !v.videoOff;
     el.localVideo.classList.toggle('off', !hasLocalVideo);
+    this.showStream(el.localVideo, v.localStream);
     show(el.selfOff, inRoom && !hasLocalVideo);
     el.selfOff.textContent = v.localStream ? 'Camera off' : v.cameraStarting ? 'Starting camera…' : 'Camera not started';
 
@@ -228,8 +230,8 @@ export class Page {
     if (main) {
       this.#renderTile({ video: el.remoteVideo, placeholder: el.placeholder, text: el.placeholderText, avatar: el.remoteAvatar, muted: el.remoteMuted, name: el.mainTileName, tile: el.mainTile }, main, grid);
     } else {
-      if (el.remoteVideo.srcObject) el.remoteVideo.srcObject = null;
       el.remoteVideo.classList.remove('live');
+      this.showStream(el.remoteVideo, null);
       show(el.placeholder, true);
       show(el.remoteMuted, false);
       show(el.mainTileName, false);
@@ -361,13 +363,12 @@ export class Page {
    * @param {boolean} grid
    */
   #renderTile(parts, t, grid) {
-    if (parts.video.srcObject !== t.stream) parts.video.srcObject = t.stream;
-    if (t.stream) parts.video.play().catch(() => {});
     const label = `Video of ${t.name}`;
     if (parts.video.getAttribute('aria-label') !== label) parts.video.setAttribute('aria-label', label);
     const noPicture = t.picture === 'off' || t.picture === 'missing';
     const live = !noPicture && !!t.stream && t.stream.getVideoTracks().length > 0;
     parts.video.classList.toggle('live', live);
+    this.showStream(parts.video, t.stream);
     show(parts.placeholder, !live);
     parts.avatar.textContent = initials(t.name);
     show(parts.avatar, true);
@@ -384,7 +385,7 @@ export class Page {
     const wanted = new Set(tiles.map((t) => t.id));
     for (const [id, parts] of this.extraTiles) {
       if (!wanted.has(id)) {
-        parts.video.srcObject = null;
+        this.showStream(parts.video, null);
         parts.tile.remove();
         this.extraTiles.delete(id);
       }

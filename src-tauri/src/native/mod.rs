@@ -1,44 +1,38 @@
 //! Calls without the webview's WebRTC: the native engine (`hearth-engine`, GStreamer's webrtcbin)
-//! behind commands that mirror `RTCPeerConnection`. One service task ([`service`]) owns the
-//! capture and a map of connections by name; events and frames carry their connection. Decoded
-//! pictures reach the page by long polling, newest frame first ([`frames`]).
+//! behind commands that mirror `RTCPeerConnection`, one connection per other person. One service
+//! task ([`service`]) owns the capture and a map of connections by the page's name for them;
+//! events and frames carry their connection. Decoded pictures reach the page by long polling,
+//! newest frame first ([`frames`]). `ui/js/bridge.js` lists these commands for the page.
 //!
-//! # Commands of one call (what `ui/js/native*.js` uses today)
-//! They act on the connection named `"default"`; shapes unchanged:
+//! # The capture (camera and microphone, shared by every connection)
 //! - `native_status()` → `{available, message}`; `native_devices()` → `[{kind, deviceId, label}]`
-//! - `native_open {iceServers, camera?, microphone?, relayOnly?, events, video?}`: opens the
-//!   capture if it is not open (the camera only if `video` is not `false`) and a fresh default
-//!   connection, replacing the one before. An open capture is kept as it is, so a camera the
-//!   person turned off stays off (and closed) for the next call.
+//! - `native_start {camera?, microphone?, video?}`: opens the capture unless open (the camera
+//!   only if `video` is not `false`); when open, switches to the devices asked for and turns the
+//!   camera on or off as `video` says.
 //! - `native_close`: ends every connection and closes the capture (devices released).
-//! - `native_create_offer {iceRestart}` → `{type, sdp}`; `native_create_answer` → `{type, sdp}`
-//! - `native_set_local_description {description}`, `native_set_remote_description {description}`
-//! - `native_add_ice_candidate {sdpMLineIndex, candidate}`
-//! - `native_stats` → `[stat]` (only what webrtcbin reports, and the measured microphone level)
-//! - `native_set_sending {kind, enabled}`: video: the default connection sends the picture or
-//!   not; audio: the microphone is muted for every connection (silence is sent), and the default
-//!   connection starts sending sound.
 //! - `native_set_camera {on}`: closes or reopens the camera for every connection.
+//! - `native_set_microphone {enabled}`: mute for every connection (silence is sent).
 //! - `native_switch_device {kind, deviceId}`
-//! - `native_progress` → `{localFrames, cameraOpens, remoteFrames, remoteLevelDb}`
-//! - `native_frame {source: "local"|"remote", after}` → frame bytes (see [`frames::FRAME_HEADER`])
-//! - `native_signaling_state` → `"stable"` | `"have-local-offer"` | ... (read from webrtcbin)
+//! - `native_progress` → `{localFrames, cameraOpens, remoteFrames: 0, remoteLevelDb: null}`
+//! - `native_preview_frame {after}` → the newest preview frame (see [`frames::FRAME_HEADER`])
 //!
-//! # Connection-scoped commands (for calls with several people)
-//! `connection` is the page's name for the remote person's connection (any string):
+//! # One connection per other person
+//! `connection` is the page's name for it (any string, unique while it lives):
 //! - `native_connect {connection, iceServers, relayOnly?, camera?, microphone?, video?, events}`:
-//!   opens the capture if needed and a connection of that name (replacing one of that name);
-//!   `events` receives that connection's events (`ice-candidate`, `negotiation-needed`,
-//!   `connection-state`, `signaling-state`, `track {kind, track}`, `error`).
+//!   opens the capture if needed (as `native_start`, but with the camera closed unless `video`
+//!   is `true`) and a connection of that name, replacing
+//!   one of that name; `events` receives that connection's events (`ice-candidate`,
+//!   `negotiation-needed`, `connection-state`, `signaling-state`, `track {kind, track}`, `error`).
 //! - `native_disconnect {connection}` → `bool` (whether it existed); the others go on.
 //! - `native_peer_create_offer {connection, iceRestart}`, `native_peer_create_answer {connection}`
 //! - `native_peer_set_local_description {connection, description}`,
 //!   `native_peer_set_remote_description {connection, description}`
 //! - `native_peer_add_ice_candidate {connection, sdpMLineIndex, candidate}`
-//! - `native_peer_stats {connection}`, `native_peer_progress {connection}`,
-//!   `native_peer_signaling_state {connection}`
+//! - `native_peer_stats {connection}` → `[stat]` (only what webrtcbin reports, and the measured
+//!   microphone level), `native_peer_progress {connection}` (as `native_progress`, with that
+//!   connection's remote frames and sound level), `native_peer_signaling_state {connection}`
+//!   → `"stable"` | `"have-local-offer"` | ... (read from webrtcbin)
 //! - `native_peer_set_sending {connection, kind, enabled}`: that connection sends `kind` or not.
-//! - `native_set_microphone {enabled}`: mute for every connection.
 //! - `native_remote_frame {connection, track?, after}` → frame bytes of that connection's track
 //!   (`track` as in its `track` event; without it, its newest picture of any track).
 
@@ -48,14 +42,14 @@ mod service;
 use std::sync::Arc;
 
 use hearth_engine::{
-    Capture, DeviceInfo, EngineError, EngineEvent, FrameSource, IceServer, MediaKind, Peer,
-    PeerConfig, Progress, SessionDescription,
+    Capture, DeviceInfo, EngineError, EngineEvent, IceServer, MediaKind, Peer, PeerConfig,
+    Progress, SessionDescription,
 };
 use tauri::ipc::{Channel, Response};
 use tauri::State;
 
 use crate::error::CommandError;
-use service::{Connect, Service, DEFAULT_CONNECTION};
+use service::{Connect, Service};
 
 impl From<EngineError> for CommandError {
     fn from(e: EngineError) -> Self {
@@ -88,10 +82,8 @@ impl NativeState {
         self.service.close().await;
     }
 
-    async fn peer(&self, connection: Option<&str>) -> Result<Arc<Peer>, CommandError> {
-        self.service
-            .peer(connection.unwrap_or(DEFAULT_CONNECTION))
-            .await
+    async fn peer(&self, connection: &str) -> Result<Arc<Peer>, CommandError> {
+        self.service.peer(connection).await
     }
 }
 
@@ -141,118 +133,25 @@ pub async fn native_devices() -> Result<Vec<DeviceInfo>, CommandError> {
         .map_err(|e| CommandError::new("native-unavailable", e.to_string()))
 }
 
-/// Opens the capture (unless open) and a fresh default connection, replacing the one before.
+/// Opens the capture unless it is open; an open one switches to the devices asked for, and its
+/// camera is turned on or off as `video` says (left as it is without it).
 #[tauri::command]
-#[allow(clippy::too_many_arguments)]
-pub async fn native_open(
+pub async fn native_start(
     state: State<'_, NativeState>,
-    ice_servers: Vec<IceServer>,
     camera: Option<String>,
     microphone: Option<String>,
-    relay_only: Option<bool>,
     video: Option<bool>,
-    events: Channel<EngineEvent>,
 ) -> Result<(), CommandError> {
-    native_connect(
-        state,
-        DEFAULT_CONNECTION.into(),
-        ice_servers,
-        relay_only,
-        camera,
-        microphone,
-        video,
-        events,
-    )
-    .await
+    hearth_engine::init()?;
+    state
+        .service
+        .start_capture(capture(camera, microphone), video)
+        .await
 }
 
 #[tauri::command]
 pub async fn native_close(state: State<'_, NativeState>) -> Result<(), CommandError> {
     state.close().await;
-    Ok(())
-}
-
-#[tauri::command]
-pub async fn native_create_offer(
-    state: State<'_, NativeState>,
-    ice_restart: bool,
-) -> Result<SessionDescription, CommandError> {
-    Ok(state.peer(None).await?.create_offer(ice_restart).await?)
-}
-
-#[tauri::command]
-pub async fn native_create_answer(
-    state: State<'_, NativeState>,
-) -> Result<SessionDescription, CommandError> {
-    Ok(state.peer(None).await?.create_answer().await?)
-}
-
-#[tauri::command]
-pub async fn native_set_local_description(
-    state: State<'_, NativeState>,
-    description: SessionDescription,
-) -> Result<(), CommandError> {
-    Ok(state
-        .peer(None)
-        .await?
-        .set_local_description(&description)
-        .await?)
-}
-
-#[tauri::command]
-pub async fn native_set_remote_description(
-    state: State<'_, NativeState>,
-    description: SessionDescription,
-) -> Result<(), CommandError> {
-    Ok(state
-        .peer(None)
-        .await?
-        .set_remote_description(&description)
-        .await?)
-}
-
-#[tauri::command]
-pub async fn native_add_ice_candidate(
-    state: State<'_, NativeState>,
-    sdp_m_line_index: u32,
-    candidate: String,
-) -> Result<(), CommandError> {
-    Ok(state
-        .peer(None)
-        .await?
-        .add_ice_candidate(sdp_m_line_index, &candidate)?)
-}
-
-#[tauri::command]
-pub async fn native_stats(
-    state: State<'_, NativeState>,
-) -> Result<Vec<serde_json::Value>, CommandError> {
-    Ok(state.peer(None).await?.stats().await?)
-}
-
-/// As one call's `track.enabled`: the microphone's mute is everyone's; the picture is the
-/// default connection's.
-#[tauri::command]
-pub async fn native_set_sending(
-    state: State<'_, NativeState>,
-    kind: MediaKind,
-    enabled: bool,
-) -> Result<(), CommandError> {
-    let peer = state.peer(None).await?;
-    match kind {
-        MediaKind::Audio => {
-            state
-                .service
-                .engine()
-                .await?
-                .set_microphone_enabled(enabled)?;
-            // Once sending, a muted microphone sends silence, as a browser's disabled track does.
-            if enabled {
-                peer.set_sending(MediaKind::Audio, true)?;
-            }
-        }
-        MediaKind::Video => peer.set_sending(MediaKind::Video, enabled)?,
-    }
     Ok(())
 }
 
@@ -279,34 +178,20 @@ pub async fn native_switch_device(
     state.service.switch_device(kind, device_id).await
 }
 
-/// The capture's figures and the default connection's (the capture's alone between calls).
+/// The capture's figures (pictures captured, camera openings).
 #[tauri::command]
 pub async fn native_progress(state: State<'_, NativeState>) -> Result<Progress, CommandError> {
-    match state.peer(None).await {
-        Ok(peer) => Ok(peer.progress()),
-        Err(_) => Ok(state.service.engine().await?.progress()),
-    }
+    Ok(state.service.engine().await?.progress())
 }
 
-/// The default connection's `signalingState`, as webrtcbin has it.
+/// The newest preview picture after sequence number `after`, waiting up to a second for one; an
+/// empty reply means none came (the page simply asks again).
 #[tauri::command]
-pub async fn native_signaling_state(state: State<'_, NativeState>) -> Result<String, CommandError> {
-    Ok(state.peer(None).await?.signaling_state())
-}
-
-/// The newest frame of `source` after sequence number `after`, waiting up to a second for one;
-/// an empty reply means none came (the page simply asks again).
-#[tauri::command]
-pub async fn native_frame(
+pub async fn native_preview_frame(
     state: State<'_, NativeState>,
-    source: FrameSource,
     after: u32,
 ) -> Result<Response, CommandError> {
-    let slot = match source {
-        FrameSource::Local => state.service.local.clone(),
-        FrameSource::Remote => state.service.remote.clone(),
-    };
-    Ok(Response::new(slot.next(after).await))
+    Ok(Response::new(state.service.local.next(after).await))
 }
 
 /// Opens the capture if needed and the connection `connection`, replacing one of that name.
@@ -353,7 +238,7 @@ pub async fn native_peer_create_offer(
     ice_restart: bool,
 ) -> Result<SessionDescription, CommandError> {
     Ok(state
-        .peer(Some(&connection))
+        .peer(&connection)
         .await?
         .create_offer(ice_restart)
         .await?)
@@ -364,7 +249,7 @@ pub async fn native_peer_create_answer(
     state: State<'_, NativeState>,
     connection: String,
 ) -> Result<SessionDescription, CommandError> {
-    Ok(state.peer(Some(&connection)).await?.create_answer().await?)
+    Ok(state.peer(&connection).await?.create_answer().await?)
 }
 
 #[tauri::command]
@@ -374,7 +259,7 @@ pub async fn native_peer_set_local_description(
     description: SessionDescription,
 ) -> Result<(), CommandError> {
     Ok(state
-        .peer(Some(&connection))
+        .peer(&connection)
         .await?
         .set_local_description(&description)
         .await?)
@@ -387,7 +272,7 @@ pub async fn native_peer_set_remote_description(
     description: SessionDescription,
 ) -> Result<(), CommandError> {
     Ok(state
-        .peer(Some(&connection))
+        .peer(&connection)
         .await?
         .set_remote_description(&description)
         .await?)
@@ -401,7 +286,7 @@ pub async fn native_peer_add_ice_candidate(
     candidate: String,
 ) -> Result<(), CommandError> {
     Ok(state
-        .peer(Some(&connection))
+        .peer(&connection)
         .await?
         .add_ice_candidate(sdp_m_line_index, &candidate)?)
 }
@@ -411,7 +296,7 @@ pub async fn native_peer_stats(
     state: State<'_, NativeState>,
     connection: String,
 ) -> Result<Vec<serde_json::Value>, CommandError> {
-    Ok(state.peer(Some(&connection)).await?.stats().await?)
+    Ok(state.peer(&connection).await?.stats().await?)
 }
 
 #[tauri::command]
@@ -419,7 +304,7 @@ pub async fn native_peer_progress(
     state: State<'_, NativeState>,
     connection: String,
 ) -> Result<Progress, CommandError> {
-    Ok(state.peer(Some(&connection)).await?.progress())
+    Ok(state.peer(&connection).await?.progress())
 }
 
 #[tauri::command]
@@ -427,7 +312,7 @@ pub async fn native_peer_signaling_state(
     state: State<'_, NativeState>,
     connection: String,
 ) -> Result<String, CommandError> {
-    Ok(state.peer(Some(&connection)).await?.signaling_state())
+    Ok(state.peer(&connection).await?.signaling_state())
 }
 
 #[tauri::command]
@@ -437,10 +322,7 @@ pub async fn native_peer_set_sending(
     kind: MediaKind,
     enabled: bool,
 ) -> Result<(), CommandError> {
-    Ok(state
-        .peer(Some(&connection))
-        .await?
-        .set_sending(kind, enabled)?)
+    Ok(state.peer(&connection).await?.set_sending(kind, enabled)?)
 }
 
 #[tauri::command]

@@ -20,10 +20,6 @@ use tokio::sync::{mpsc, oneshot};
 use super::frames::FrameSlot;
 use crate::error::CommandError;
 
-/// The connection the page-facing commands of one call (`native_open`, `native_create_offer`,
-/// ...) act on.
-pub const DEFAULT_CONNECTION: &str = "default";
-
 /// Commands waiting for the service: 32. When full, a command waits for room (the page's
 /// commands are awaited one by one, so this is only reached by a page gone wrong).
 const COMMANDS: usize = 32;
@@ -122,7 +118,7 @@ pub struct Connect {
     /// The devices; used when the capture opens, and switched to if it is open with others.
     pub capture: Capture,
     /// The camera on or off; `None` leaves an open capture as it is and opens a new one with
-    /// the camera on.
+    /// the camera closed.
     pub video: Option<bool>,
     pub events: Channel<EngineEvent>,
 }
@@ -130,6 +126,7 @@ pub struct Connect {
 type Reply<T> = oneshot::Sender<Result<T, CommandError>>;
 
 enum Command {
+    Start(Capture, Option<bool>, Reply<()>),
     Connect(Connect, Reply<()>),
     Disconnect(String, Reply<bool>),
     Close(Reply<()>),
@@ -142,10 +139,8 @@ enum Command {
 pub struct Service {
     commands: mpsc::Sender<Command>,
     pub routes: Arc<RwLock<Routes>>,
+    /// The preview.
     pub local: Arc<FrameSlot>,
-    /// The default connection's remote pictures; one slot for every call, so the page's
-    /// sequence numbers carry on from call to call.
-    pub remote: Arc<FrameSlot>,
 }
 
 fn gone() -> CommandError {
@@ -174,21 +169,18 @@ impl Service {
         let (commands, rx) = mpsc::channel(COMMANDS);
         let routes: Arc<RwLock<Routes>> = Arc::default();
         let local: Arc<FrameSlot> = Arc::default();
-        let remote: Arc<FrameSlot> = Arc::default();
         let owner = Owner {
             engine: None,
             connections: HashMap::new(),
             devices: (None, None),
             routes: routes.clone(),
             local: local.clone(),
-            remote: remote.clone(),
         };
         tauri::async_runtime::spawn(owner.run(rx));
         Service {
             commands,
             routes,
             local,
-            remote,
         }
     }
 
@@ -196,6 +188,17 @@ impl Service {
         let (tx, rx) = oneshot::channel();
         self.commands.send(command(tx)).await.map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
+    }
+
+    /// Opens the capture if it is not open; an open one switches to these devices, and its camera
+    /// is turned on or off as `video` says (left as it is for `None`).
+    pub async fn start_capture(
+        &self,
+        capture: Capture,
+        video: Option<bool>,
+    ) -> Result<(), CommandError> {
+        self.ask(|reply| Command::Start(capture, video, reply))
+            .await
     }
 
     /// Opens the capture if it is not open, and the connection `connect.connection`, replacing
@@ -238,13 +241,16 @@ struct Owner {
     devices: (Option<String>, Option<String>),
     routes: Arc<RwLock<Routes>>,
     local: Arc<FrameSlot>,
-    remote: Arc<FrameSlot>,
 }
 
 impl Owner {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         while let Some(command) = commands.recv().await {
             match command {
+                Command::Start(capture, video, reply) => {
+                    let started = self.engine_for(&capture, video).await.map(|_| ());
+                    let _ = reply.send(started);
+                }
                 Command::Connect(connect, reply) => {
                     let _ = reply.send(self.connect(connect).await);
                 }
@@ -270,15 +276,19 @@ impl Owner {
         self.close().await;
     }
 
-    async fn engine_for(&mut self, connect: &Connect) -> Result<Arc<Engine>, CommandError> {
-        let wanted = match &connect.capture {
+    async fn engine_for(
+        &mut self,
+        capture: &Capture,
+        video: Option<bool>,
+    ) -> Result<Arc<Engine>, CommandError> {
+        let wanted = match capture {
             Capture::Devices { camera, microphone } => (camera.clone(), microphone.clone()),
             Capture::Test => (None, None),
         };
         if let Some(engine) = &self.engine {
             let engine = engine.clone();
             // Open already: the camera stays as the person left it unless asked otherwise.
-            if let Some(video) = connect.video.filter(|v| *v != engine.camera_on()) {
+            if let Some(video) = video.filter(|v| *v != engine.camera_on()) {
                 let camera = engine.clone();
                 blocking(move || camera.set_camera(video)).await?;
             }
@@ -293,8 +303,8 @@ impl Owner {
             return Ok(engine);
         }
         let config = EngineConfig {
-            capture: connect.capture.clone(),
-            video: connect.video.unwrap_or(true),
+            capture: capture.clone(),
+            video: video.unwrap_or(true),
             audio_output: if crate::webview::fake_media() {
                 AudioOutput::Discard
             } else {
@@ -304,7 +314,6 @@ impl Owner {
             // every frame after the camera is opened mid-call ("vpx pts … does not match input
             // frames"; about one run in fifteen of tests/desktop/late-media.test.mjs), which the
             // per-connection encoder behind a sticky-forwarding valve does not (25 runs of 25).
-            // The app holds one connection today, so it costs nothing yet.
             encoding: Encoding::PerPeer,
         };
         let observer = Arc::new(Forward {
@@ -318,18 +327,16 @@ impl Owner {
     }
 
     async fn connect(&mut self, connect: Connect) -> Result<(), CommandError> {
-        let engine = self.engine_for(&connect).await?;
+        // A capture opened for a connection keeps the camera closed unless asked: the camera is
+        // opened by the page's preview or Start Video, never by a call on its own.
+        let video = connect.video.or(self.engine.is_none().then_some(false));
+        let engine = self.engine_for(&connect.capture, video).await?;
         self.disconnect(&connect.connection).await;
         let config = connect.peer.clone();
         let peer = blocking(move || engine.add_peer(&config)).await?;
-        let any = if connect.connection == DEFAULT_CONNECTION {
-            self.remote.clone()
-        } else {
-            Arc::default()
-        };
         let route = Arc::new(Route {
             events: connect.events,
-            any,
+            any: Arc::default(),
             tracks: Mutex::new(HashMap::new()),
         });
         {
@@ -407,7 +414,7 @@ mod tests {
     async fn a_call_opened_with_the_video_off_never_opens_the_camera() {
         let service = Service::start();
         service
-            .connect(connect(DEFAULT_CONNECTION, Some(false)))
+            .connect(connect("a", Some(false)))
             .await
             .expect("open with the video off");
         let engine = service.engine().await.expect("the capture");
@@ -415,16 +422,25 @@ mod tests {
         assert_eq!(engine.progress().camera_opens, 0);
         assert_eq!(engine.progress().local_frames, 0);
 
-        // The next call (`native_open` again, nothing said of the video) and a second
+        // The connection made again (nothing said of the video) and a second
         // connection keep it closed.
         service
-            .connect(connect(DEFAULT_CONNECTION, None))
+            .connect(connect("a", None))
             .await
             .expect("the next call");
         service.connect(connect("b", None)).await.expect("b");
         settle().await;
         assert_eq!(engine.progress().camera_opens, 0);
         assert_eq!(engine.progress().local_frames, 0);
+
+        // Starting the capture again without a word on the video (the preview asked for its
+        // devices) leaves the camera as it is.
+        service
+            .start_capture(Capture::Test, None)
+            .await
+            .expect("start again");
+        settle().await;
+        assert_eq!(engine.progress().camera_opens, 0);
 
         // Start Video opens it once for every connection; a third connection does not reopen it.
         engine.set_camera(true).expect("camera on");
@@ -442,7 +458,7 @@ mod tests {
         assert!(!service.disconnect("b".into()).await.expect("again"));
         assert!(service.peer("b").await.is_err());
         assert!(service.peer("c").await.is_ok());
-        assert!(service.peer(DEFAULT_CONNECTION).await.is_ok());
+        assert!(service.peer("a").await.is_ok());
         assert!(service.routes.read().expect("routes").named("b").is_none());
 
         service.close().await;
