@@ -15,7 +15,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.env.HEARTH_APP_BIN ??= path.join(ROOT, 'target/release/hearth');
 process.env.HEARTH_SIGNALING_BIN ??= path.join(ROOT, 'target/release/signaling');
 const { DesktopApp } = await import('../tests/desktop/webdriver.mjs');
-const { processes } = await import('../tests/desktop/processes.mjs');
+const { appTree, memory, cpu, percentile, TICKS } = await import('./apptree.mjs');
 const { startServer, launchBrowser, Person, freshRoom, waitFor } = await import('../tests/e2e/harness.mjs');
 
 const { values: opts } = parseArgs({
@@ -28,58 +28,7 @@ for (const bin of [process.env.HEARTH_APP_BIN, process.env.HEARTH_SIGNALING_BIN]
   }
 }
 
-const TICKS = 100; // USER_HZ on Linux
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** The app's process and its descendants (the WebKit web and network processes). */
-function appTree() {
-  const all = processes();
-  const root = [...all.entries()].filter(([, p]) => p.comm === 'hearth').sort((a, b) => b[1].startTicks - a[1].startTicks)[0];
-  if (!root) throw new Error('no hearth process');
-  const tree = [root[0]];
-  for (let i = 0; i < tree.length; i++) for (const [pid, p] of all) if (p.ppid === tree[i]) tree.push(pid);
-  return { root: root[0], pids: tree, all };
-}
-
-/** Resident and proportional memory (KiB) of these processes, summed. */
-function memory(pids) {
-  let rss = 0;
-  let pss = 0;
-  for (const pid of pids) {
-    try {
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
-      pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
-    } catch { /* gone */ }
-  }
-  return { rssMiB: rss / 1024, pssMiB: pss / 1024 };
-}
-
-/** Cores the app's processes use over `ms`: in all, and per process name. */
-async function cpu(ms) {
-  const before = appTree();
-  await sleep(ms);
-  const after = appTree();
-  const byProcess = {};
-  let total = 0;
-  for (const pid of after.pids) {
-    const p = after.all.get(pid);
-    const cores = (p.cpuTicks - (before.all.get(pid)?.cpuTicks ?? 0)) / TICKS / (ms / 1000);
-    byProcess[p.comm] = Math.round(((byProcess[p.comm] ?? 0) + cores) * 1000) / 1000;
-    total += cores;
-  }
-  // Headless Chromium on the other end of a call shares the two cores.
-  let chromium = 0;
-  for (const [pid, p] of after.all) {
-    if (p.comm === 'chromium') chromium += (p.cpuTicks - (before.all.get(pid)?.cpuTicks ?? 0)) / TICKS / (ms / 1000);
-  }
-  return { total: Math.round(total * 1000) / 1000, byProcess, chromium: Math.round(chromium * 1000) / 1000 };
-}
-
-function percentile(values, q) {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-}
 
 const results = {};
 const size = (file) => statSync(file).size / 1e6;
@@ -157,7 +106,7 @@ try {
   await app.waitForText('presence', /Gus is here/);
   const setups = [];
   for (let i = 0; i < Number(opts.calls) + 1; i++) {
-    const base = await app.script('return hearthNative.remote.painted');
+    const base = await app.script('return hearthNative.painted().remote');
     await app.clickButton('Call');
     const dialog = guest.page.getByRole('alertdialog').filter({ hasText: 'Nell is calling' });
     await dialog.waitFor();
@@ -169,7 +118,7 @@ try {
       const base = arguments[0];
       const deadline = performance.now() + 20000;
       return await new Promise((resolve, reject) => {
-        const check = () => hearthNative.remote.painted > base ? resolve(performance.timeOrigin + performance.now())
+        const check = () => hearthNative.painted().remote > base ? resolve(performance.timeOrigin + performance.now())
           : performance.now() > deadline ? reject(new Error('the app painted no picture within 20 s of Accept')) : setTimeout(check, 2);
         check();
       });`, base);
@@ -194,22 +143,22 @@ try {
   };
   // The last call stays up: measure it.
   await sleep(3000);
-  const painted0 = await app.script('return [hearthNative.remote.painted, hearthNative.local.painted, performance.now()]');
+  const painted0 = await app.script('const p = hearthNative.painted(); return [p.remote, p.preview, performance.now()]');
   const cores = await cpu(10_000);
-  const painted1 = await app.script('return [hearthNative.remote.painted, hearthNative.local.painted, performance.now()]');
+  const painted1 = await app.script('const p = hearthNative.painted(); return [p.remote, p.preview, performance.now()]');
   const seconds = (painted1[2] - painted0[2]) / 1000;
-  const latencies = await app.script('return hearthNative.remote.latencies.slice(-250)');
-  const progress = await app.script("return await window.__TAURI__.core.invoke('native_progress')");
-  const stats = await app.script("return await window.__TAURI__.core.invoke('native_stats')");
-  const inbound = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+  const [picture] = await app.script('return hearthNative.remotePictures()');
+  const latencies = picture.latencies;
+  const [connection] = await app.script('return await hearthNative.connections()');
+  const inbound = connection.rtp.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
   results.nativeCall = {
     cpu: cores,
     memory: memory(appTree().pids),
     remotePaintedFps: (painted1[0] - painted0[0]) / seconds,
     localPaintedFps: (painted1[1] - painted0[1]) / seconds,
-    remoteSize: await app.script("const c = document.getElementById('remoteVideoCanvas'); return `${c.width}x${c.height}`"),
+    remoteSize: `${picture.size.width}x${picture.size.height}`,
     displayLatencyMs: { median: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), samples: latencies.length },
-    remoteFramesDecoded: progress.remoteFrames,
+    remoteFramesDecoded: connection.remoteFrames,
     inboundVideo: inbound ? { packetsReceived: inbound.packetsReceived, packetsLost: inbound.packetsLost } : null,
   };
   await app.clickButton('Hang Up');

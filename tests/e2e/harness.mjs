@@ -93,26 +93,28 @@ export class Person {
    * @param {import('playwright-core').Browser} browser
    * @param {string} url the server
    * @param {string} name
-   * @param {{viewport?: {width: number, height: number}, cameraDelayMs?: number, small?: boolean}} [options]
+   * @param {{viewport?: {width: number, height: number}, cameraDelayMs?: number, small?: boolean, camera?: {width: number, height: number}}} [options]
    *   cameraDelayMs: every camera and microphone takes this long to open, as a slow or busy device
    *   does; small: the camera gives 320x240 pictures, so that four pages encoding for three others
-   *   each fit on two cores (the test stands in for the device, not for the page)
+   *   each fit on two cores (the test stands in for the device, not for the page); camera: the
+   *   camera's picture size, for another size than small
    */
   static async open(browser, url, name, options = {}) {
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
-    if (options.cameraDelayMs || options.small) {
-      await context.addInitScript(([delay, small]) => {
+    const size = options.small ? { width: 320, height: 240 } : options.camera ?? null;
+    if (options.cameraDelayMs || size) {
+      await context.addInitScript(([delay, size]) => {
         const devices = navigator.mediaDevices;
         const open = devices.getUserMedia.bind(devices);
         devices.getUserMedia = async (constraints) => {
           if (delay) await new Promise((r) => setTimeout(r, delay));
-          if (small && constraints?.video) {
+          if (size && constraints?.video) {
             const video = typeof constraints.video === 'object' ? constraints.video : {};
-            constraints = { ...constraints, video: { ...video, width: { exact: 320 }, height: { exact: 240 } } };
+            constraints = { ...constraints, video: { ...video, width: { exact: size.width }, height: { exact: size.height } } };
           }
           return open(constraints);
         };
-      }, [options.cameraDelayMs ?? 0, !!options.small]);
+      }, /** @type {const} */ ([options.cameraDelayMs ?? 0, size]));
     }
     const page = await context.newPage();
     await page.goto(url);

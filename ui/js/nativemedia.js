@@ -37,9 +37,13 @@ export async function installNativeCalls(bridge) {
     connections: () => Promise.all([...engine.connections].map(async (connection) => ({
       connection,
       ...(await engine.invoke('native_peer_progress', { connection }).catch(() => ({}))),
-      sent: await engine.invoke('native_peer_stats', { connection })
-        .then((/** @type {any[]} */ stats) => stats.filter((s) => s.type === 'outbound-rtp')).catch(() => []),
+      rtp: await engine.invoke('native_peer_stats', { connection })
+        .then((/** @type {any[]} */ stats) => stats.filter((s) => s.type.endsWith('bound-rtp'))).catch(() => []),
     }))),
+    /** Every remote picture painted now: frames in all and in the last second, display latencies. */
+    remotePictures: () => [...pictures.remote.values()].map((p) => ({
+      name: p.name, label: p.canvas?.getAttribute('aria-label') ?? null, painted: p.painted, fps: p.paintTimes.length, latencies: p.latencies.slice(-250), size: p.size,
+    })),
   };
   return { media: new NativeMedia(engine, pictures) };
 }

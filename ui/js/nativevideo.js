@@ -34,6 +34,8 @@ export class FramePainter {
     /** @type {(() => void) | null} called after each frame painted */
     this.onPainted = null;
     this.size = { width: 0, height: 0 };
+    /** Which picture this is, for tests and benchmarks. */
+    this.name = 'preview';
   }
 
   start() {
@@ -126,6 +128,8 @@ export class NativePictures {
     this.sound = { local: null, remote: null };
     /** Remote frames painted, all connections together, for tests and benchmarks. */
     this.remotePainted = 0;
+    /** The remote pictures being painted now, by connection and track (`connection/track`). @type {Map<string, FramePainter>} */
+    this.remote = new Map();
     this.preview = new FramePainter((after) => engine.invoke('native_preview_frame', { after }));
     /** @type {MediaStreamTrack | null} */
     this.previewTrack = null;
@@ -164,6 +168,8 @@ export class NativePictures {
     const standIn = this.#standIn();
     const painter = new FramePainter((after) => this.engine.invoke('native_remote_frame', { connection, track, after }));
     painter.onPainted = () => { this.remotePainted += 1; };
+    painter.name = `${connection}/${track}`;
+    this.remote.set(painter.name, painter);
     this.painters.set(standIn, painter);
     painter.start();
     return standIn;
@@ -174,6 +180,7 @@ export class NativePictures {
     const painter = this.painters.get(track);
     if (!painter || track === this.previewTrack) return;
     painter.stop();
+    this.remote.delete(painter.name);
     if (painter.canvas) painter.canvas.dataset.frames = '0';
     painter.canvas = null;
     this.painters.delete(track);

@@ -154,6 +154,18 @@ fn no_call() -> CommandError {
     CommandError::new("closed", "no native call is open")
 }
 
+/// How the picture is encoded: one encoder per connection unless `HEARTH_ENCODING=shared` (for
+/// measuring the two, `bench/desktop-group.mjs`). Per connection because, with the shared
+/// encoder, vp8enc sometimes drops every frame after the camera is opened mid-call ("vpx pts …
+/// does not match input frames"; about one run in fifteen of tests/desktop/late-media.test.mjs),
+/// which the per-connection encoder behind a sticky-forwarding valve does not (25 runs of 25).
+fn encoding() -> Encoding {
+    match std::env::var("HEARTH_ENCODING").as_deref() {
+        Ok("shared") => Encoding::Shared,
+        _ => Encoding::PerPeer,
+    }
+}
+
 /// Runs blocking engine work (device and pipeline state changes) off the async workers.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, hearth_engine::EngineError> + Send + 'static,
@@ -310,11 +322,7 @@ impl Owner {
             } else {
                 AudioOutput::Speaker
             },
-            // One encoder per connection for now: with the shared encoder, vp8enc sometimes drops
-            // every frame after the camera is opened mid-call ("vpx pts … does not match input
-            // frames"; about one run in fifteen of tests/desktop/late-media.test.mjs), which the
-            // per-connection encoder behind a sticky-forwarding valve does not (25 runs of 25).
-            encoding: Encoding::PerPeer,
+            encoding: encoding(),
         };
         let observer = Arc::new(Forward {
             routes: self.routes.clone(),
