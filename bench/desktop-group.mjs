@@ -12,6 +12,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.env.HEARTH_APP_BIN ??= path.join(ROOT, 'target/release/hearth');
@@ -72,6 +73,8 @@ try {
   const before = await app.script('return hearthNative.remotePictures()');
   const guestsBefore = await Promise.all(guests.map((g) => g.tileFrames('Nell')));
   const cores = await cpu(seconds * 1000);
+  // Anything else running on the machine shows here (the benchmark's own processes included).
+  results.loadAverage1m = loadavg()[0];
   const after = await app.script('return hearthNative.remotePictures()');
   const guestsAfter = await Promise.all(guests.map((g) => g.tileFrames('Nell')));
   const rate = (a, b) => Math.round(((b - a) / seconds) * 10) / 10;

@@ -132,6 +132,23 @@ pub async fn open_in_browser(
     Ok(url)
 }
 
+/// Opens a web link from a chat message in the system's browser; only `http` and `https`
+/// links, so a message can never make the app open a file or another program.
+#[tauri::command]
+pub fn open_link(app: tauri::AppHandle, url: String) -> Result<(), CommandError> {
+    use tauri_plugin_opener::OpenerExt as _;
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://")) || url.len() > 4096 {
+        return Err(CommandError::new(
+            "bad-link",
+            "Only web links (http or https) are opened.",
+        ));
+    }
+    app.opener()
+        .open_url(&url, None::<&str>)
+        .map_err(|e| CommandError::new("open-failed", format!("Could not open a browser: {e}.")))
+}
+
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -37,6 +37,7 @@ macro_rules! handler {
             commands::stop_hosting,
             commands::resolve_server,
             commands::open_in_browser,
+            commands::open_link,
             commands::page_left,
             $($extra),*
         ]

@@ -15,6 +15,7 @@ export const COMMANDS = /** @type {const} */ ({
   page_left: [],
   resolve_server: ['input'],
   open_in_browser: ['server?', 'room', 'name'],
+  open_link: ['url'],
   native_status: [],
   native_devices: [],
   // The capture: camera and microphone, shared by every connection.

@@ -22,11 +22,14 @@ export function setPeerConnectionFactory(f) {
 /** Whether calls are possible in this environment. */
 export const canCall = () => factory !== null;
 
+/** @typedef {'chat'|'files'} DataChannelName */
+
 /** How long a `disconnected` connection may stay so before we restart ICE. */
 const RESTART_AFTER_MS = 2000;
 
 /**
  * Events: `remote-stream` ({stream}), `media` ({state: 'up'|'interrupted'|'failed'}),
+ * `channel` ({name, state: 'open'|'closed'}), `data` ({name, data: string | ArrayBuffer}),
  * `error` ({message}).
  */
 export class Call extends EventTarget {
@@ -35,9 +38,10 @@ export class Call extends EventTarget {
    *   polite: boolean,
    *   iceServers: RTCIceServer[],
    *   send: (data: payload.Payload) => boolean,
-   * }} options
+   *   data?: boolean,
+   * }} options data: make the chat and files data channels (both sides say they can)
    */
-  constructor({ polite, iceServers, send }) {
+  constructor({ polite, iceServers, send, data = false }) {
     super();
     if (!factory) throw new Error('This environment has no WebRTC peer connection.');
     this.polite = polite;
@@ -57,6 +61,16 @@ export class Call extends EventTarget {
     this.closed = false;
     /** @type {MediaStream | null} */
     this.localStream = null;
+    /**
+     * The data channels, made with the connection and kept for its life (GStreamer 1.22 leaks and
+     * can deadlock when one closes): negotiated with fixed ids, so they never cause a
+     * renegotiation and open the moment the connection does.
+     * @type {Record<DataChannelName, RTCDataChannel> | null}
+     */
+    this.channels = data ? {
+      chat: this.pc.createDataChannel('chat', { negotiated: true, id: 0 }),
+      files: this.pc.createDataChannel('files', { negotiated: true, id: 1 }),
+    } : null;
     this.#wire();
   }
 
@@ -85,6 +99,12 @@ export class Call extends EventTarget {
       }
     };
     pc.onconnectionstatechange = () => this.#onConnectionState();
+    for (const [name, channel] of Object.entries(this.channels ?? {})) {
+      channel.binaryType = 'arraybuffer';
+      channel.onopen = () => this.dispatchEvent(new CustomEvent('channel', { detail: { name, state: 'open' } }));
+      channel.onclose = () => this.dispatchEvent(new CustomEvent('channel', { detail: { name, state: 'closed' } }));
+      channel.onmessage = ({ data }) => this.dispatchEvent(new CustomEvent('data', { detail: { name, data } }));
+    }
   }
 
   #onConnectionState() {
@@ -234,6 +254,11 @@ export class Call extends EventTarget {
     this.pc.ontrack = null;
     this.pc.onnegotiationneeded = null;
     this.pc.onconnectionstatechange = null;
+    for (const channel of Object.values(this.channels ?? {})) {
+      channel.onopen = null;
+      channel.onclose = null;
+      channel.onmessage = null;
+    }
     this.pc.close();
   }
 

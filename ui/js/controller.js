@@ -10,6 +10,7 @@ import { LocalMedia } from './localmedia.js';
 import * as payload from './payload.js';
 import { LABELS, listNames } from './callstate.js';
 import { GroupCall } from './groupcall.js';
+import * as chat from './chat.js';
 
 /** How often the stats, the pictures' state and who speaks are read. */
 const STATS_EVERY_MS = 1000;
@@ -63,6 +64,7 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   server: string,
  *   recentServers: string[],
  *   busy: string,
+ *   chat: {messages: chat.ChatMessage[], unread: number, open: boolean, error: string | null},
  * }} View
  */
 
@@ -97,6 +99,12 @@ export class Controller extends EventTarget {
     this.call.addEventListener('change', () => this.#syncCall());
     this.call.addEventListener('notice', (e) => this.#notice(/** @type {CustomEvent} */ (e).detail.text));
     this.call.addEventListener('ended', () => this.#callEnded());
+    this.call.addEventListener('chat', (e) => {
+      const { id, text, at, from, name } = /** @type {CustomEvent} */ (e).detail;
+      this.conversation.add({ id, text, at, from, name, mine: false });
+      this.#syncChat();
+    });
+    this.conversation = new chat.Conversation();
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.statsTimer = undefined;
     /** @type {View} */
@@ -129,6 +137,7 @@ export class Controller extends EventTarget {
       server: env.prefill.server,
       recentServers: env.desktop?.recentServers() ?? [],
       busy: '',
+      chat: { messages: [], unread: 0, open: false, error: null },
     };
     if (env.warning) this.view.notice = { text: env.warning, tone: 'warning' };
     else if (!this.view.webrtc) this.view.notice = { text: NO_WEBRTC, tone: 'warning' };
@@ -370,6 +379,8 @@ export class Controller extends EventTarget {
     this.signaling?.leave();
     this.signaling = null;
     this.media.release();
+    this.conversation.clear();
+    this.#syncChat(null);
     this.#update({ screen: 'join', peers: [], connection: 'idle' });
     this.#syncCall();
   }
@@ -413,6 +424,47 @@ export class Controller extends EventTarget {
   /** @param {import('./localmedia.js').DeviceRole} what @param {string} deviceId */
   chooseDevice(what, deviceId) {
     return this.media.choose(what, deviceId);
+  }
+
+  // ----- chat -----
+
+  /** @param {string | null} [error] */
+  #syncChat(error = this.view.chat.error) {
+    const c = this.conversation;
+    this.#update({ chat: { messages: [...c.messages], unread: c.unread, open: c.open, error } });
+  }
+
+  /**
+   * Sends a chat message to everyone in the call. Returns whether it went (the page then clears
+   * the box); if not, the reason is in the view.
+   * @param {string} text
+   */
+  sendChat(text) {
+    const refused = !this.call.member ? 'Messages go to the people in a call: call someone first.' : chat.refusal(text);
+    if (refused) {
+      this.#syncChat(refused);
+      return false;
+    }
+    const message = chat.wire(text, Date.now());
+    if (!this.call.sendChat(message)) {
+      this.#syncChat('No one in the call can get messages yet. Try again once they are connected.');
+      return false;
+    }
+    this.conversation.add({ ...message, from: '', name: this.view.name, mine: true });
+    this.#syncChat(null);
+    return true;
+  }
+
+  /** The chat panel was opened or closed: what is shown is read. @param {boolean} open */
+  setChatOpen(open) {
+    this.conversation.setOpen(open);
+    this.#syncChat();
+  }
+
+  /** Opens a link from a message: in the system's browser in the app, in a new tab otherwise. @param {string} url */
+  openLink(url) {
+    if (this.env.desktop) this.env.desktop.openLink(url).catch((e) => this.#notice(e instanceof Error ? e.message : String(e), 'error'));
+    else globalThis.open(url, '_blank', 'noopener,noreferrer');
   }
 
   // ----- the call -----

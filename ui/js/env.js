@@ -19,6 +19,7 @@
  *   pageLeft: () => Promise<void>,
  *   resolveServer: (input: string) => Promise<ServerAddress>,
  *   openInBrowser: (server: string | null, room: string, name: string) => Promise<string>,
+ *   openLink: (url: string) => Promise<void>,
  *   recentServers: () => string[],
  * }} DesktopApi
  *
@@ -115,6 +116,7 @@ async function desktop(params) {
         return server;
       },
       openInBrowser: (server, room, name) => invoke('open_in_browser', { server, room, name }),
+      openLink: (url) => invoke('open_link', { url }),
       recentServers: () => settings.recentServers,
     },
     native: {

@@ -29,7 +29,7 @@ const ENDED = {
 
 /**
  * Events: `change` (anything shown changed), `notice` ({text}), `ended` (we are no longer in a
- * call: the last other person left, or we hung up).
+ * call: the last other person left, or we hung up), `chat` (a message: {id, text, at, from, name}).
  */
 export class GroupCall extends EventTarget {
   /**
@@ -111,6 +111,17 @@ export class GroupCall extends EventTarget {
     const sessions = [...this.sessions.values()];
     const answered = sessions.filter((s) => s.state !== 'outgoing');
     return (answered.length ? answered : sessions).map((s) => s.name);
+  }
+
+  /**
+   * Sends a chat message to everyone in the call whose chat channel is open.
+   * @param {import('./chat.js').ChatWire} message
+   * @returns {number} how many it went to
+   */
+  sendChat(message) {
+    let sent = 0;
+    for (const session of this.sessions.values()) if (session.sendChat(message)) sent += 1;
+    return sent;
   }
 
   /** People in the room who are not in our call (whom Call would ring). */
@@ -293,11 +304,7 @@ export class GroupCall extends EventTarget {
     const session = this.#sessionOf(from);
     this.#know(this.callId, from, accept.name || this.peers.get(from) || 'Someone', accept.caps);
     if (session) {
-      if (!this.#roomFor(session)) return;
-      session.polite = isPolite({ selfId: this.selfId, selfCaps: this.caps, otherId: from, otherCaps: accept.caps ?? [] });
-      session.link(this.localStream());
-      session.announce(this.sending());
-      this.#tellNonMembers();
+      if (!this.#connect(session, accept.caps ?? [])) return;
     } else {
       this.#link({ id: from, name: accept.name || this.peers.get(from) || 'Someone' }, accept.caps ?? []);
     }
@@ -418,6 +425,10 @@ export class GroupCall extends EventTarget {
     this.sessions.set(peer.id, session);
     session.addEventListener('change', () => this.#changed());
     session.addEventListener('ended', (e) => this.#onSessionEnded(session, /** @type {CustomEvent} */ (e).detail.reason));
+    session.addEventListener('chat', (e) => {
+      const message = /** @type {CustomEvent<import('./chat.js').ChatWire>} */ (e).detail;
+      this.dispatchEvent(new CustomEvent('chat', { detail: { ...message, from: session.remoteId, name: session.name } }));
+    });
     return session;
   }
 
@@ -429,8 +440,18 @@ export class GroupCall extends EventTarget {
   #link(peer, caps) {
     const session = this.#session(peer, caps);
     if (session.call) return true;
+    return this.#connect(session, caps);
+  }
+
+  /**
+   * Links a session whose person is in our call, with the roles both sides work out from their
+   * capabilities; false if this client cannot take another connection (it tells them so).
+   * @param {CallSession} session @param {payload.Capability[]} caps theirs
+   */
+  #connect(session, caps) {
     if (!this.#roomFor(session)) return false;
-    session.polite = isPolite({ selfId: this.selfId, selfCaps: this.caps, otherId: peer.id, otherCaps: caps });
+    session.polite = isPolite({ selfId: this.selfId, selfCaps: this.caps, otherId: session.remoteId, otherCaps: caps });
+    session.data = this.caps.includes('data') && caps.includes('data');
     session.link(this.localStream());
     session.announce(this.sending());
     this.#tellNonMembers();

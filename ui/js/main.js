@@ -10,7 +10,7 @@ const env = await detect();
 // Where the webview has no WebRTC (Linux's WebKitGTK), the desktop app calls through its own
 // engine; if even that is missing, the page says so and offers the browser.
 /** @type {import('./payload.js').Capability[]} */
-let caps = [];
+let caps = ['data'];
 /** @type {import('./media.js').MediaBackend} */
 let media = browserMedia;
 if (env.native && typeof RTCPeerConnection !== 'function') {
@@ -41,6 +41,9 @@ const page = new Page({
   stopHosting: () => { controller.stopHosting(); },
   rejoin: () => { controller.rejoinHostedCall(); },
   openInBrowser: () => { controller.openInBrowser(); },
+  sendChat: (text) => controller.sendChat(text),
+  setChatOpen: (open) => controller.setChatOpen(open),
+  openLink: (url) => controller.openLink(url),
 }, { desktop: env.kind === 'desktop', show: (video, stream) => media.show(video, stream) });
 
 controller.addEventListener('change', () => page.render(controller.view));

@@ -9,8 +9,9 @@ export const VERSION = 2;
  * What a client can or cannot do. `no-rollback`: its peer connection cannot roll back a local
  * offer (the desktop app's engine, GStreamer 1.22), so it must be the impolite side of perfect
  * negotiation. `one-peer`: it can be connected to one person at a time (the desktop app before it
- * held a connection per person; still understood).
- * @typedef {'no-rollback'|'one-peer'} Capability
+ * held a connection per person; still understood). `data`: its connections carry the chat and
+ * files data channels (negotiated, ids 0 and 1); both sides must say so for a pair to make them.
+ * @typedef {'no-rollback'|'one-peer'|'data'} Capability
  * @typedef {{v?:number, caps?:Capability[]}} Versioned
  * @typedef {{kind:'ring', name:string, call:string} & Versioned} RingPayload
  * @typedef {{kind:'accept', call?:string, name?:string} & Versioned} AcceptPayload
@@ -81,7 +82,7 @@ export function candidate(c, call) {
 
 const isString = (/** @type {unknown} */ v) => typeof v === 'string';
 const isOptionalString = (/** @type {unknown} */ v) => v === undefined || typeof v === 'string';
-const CAPABILITIES = ['no-rollback', 'one-peer'];
+const CAPABILITIES = ['no-rollback', 'one-peer', 'data'];
 /** Version and capabilities are optional (version 1 had neither); unknown capabilities are dropped. */
 const versioned = (/** @type {Record<string, any>} */ d) => (d.v === undefined || Number.isInteger(d.v))
   && (d.caps === undefined || (Array.isArray(d.caps) && d.caps.every(isString)));

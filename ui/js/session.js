@@ -8,6 +8,7 @@ import * as payload from './payload.js';
 import { next, settle } from './callstate.js';
 import { PictureWatch } from './picture.js';
 import { summarize, rows } from './stats.js';
+import * as chat from './chat.js';
 
 /** Unanswered rings stop after this long. */
 export const RING_TIMEOUT_MS = 30_000;
@@ -36,7 +37,8 @@ export const REAL_CLOCK = {
 };
 
 /**
- * Events: `change` (anything the page shows changed), `ended` ({reason}).
+ * Events: `change` (anything the page shows changed), `ended` ({reason}), `chat` (a
+ * {@link chat.ChatWire} from them).
  */
 export class CallSession extends EventTarget {
   /**
@@ -79,6 +81,8 @@ export class CallSession extends EventTarget {
     this.lastReport = null;
     /** @type {Record<'ring'|'away', any>} */
     this.timers = { ring: undefined, away: undefined };
+    /** Whether the link carries the chat and files channels (both sides can). */
+    this.data = false;
     this.closed = false;
   }
 
@@ -118,8 +122,9 @@ export class CallSession extends EventTarget {
     if (this.call || this.closed) return;
     this.clock.clearTimeout(this.timers.ring);
     if (this.state === 'idle') this.#fire('ring-received');
-    const call = new Call({ polite: this.polite, iceServers: this.iceServers, send: (data) => this.send(withCall(data, this.callId)) });
+    const call = new Call({ polite: this.polite, iceServers: this.iceServers, send: (data) => this.send(withCall(data, this.callId)), data: this.data });
     this.call = call;
+    call.addEventListener('data', (e) => this.#onData(/** @type {CustomEvent} */ (e).detail));
     call.addEventListener('remote-stream', (e) => {
       this.remoteStream = /** @type {CustomEvent} */ (e).detail.stream;
       this.#changed();
@@ -128,6 +133,25 @@ export class CallSession extends EventTarget {
     call.addEventListener('error', (e) => console.warn('hearth:', this.name, /** @type {CustomEvent} */ (e).detail.message));
     call.start(localStream);
     this.#fire('accepted');
+  }
+
+  /** A message on a data channel. @param {{name: import('./call.js').DataChannelName, data: unknown}} detail */
+  #onData({ name, data }) {
+    if (name !== 'chat') return;
+    const message = chat.parseWire(data);
+    if (!message) {
+      console.warn('hearth: ignored a chat message we do not understand from', this.name);
+      return;
+    }
+    this.dispatchEvent(new CustomEvent('chat', { detail: message }));
+  }
+
+  /** Sends a chat message; false if the chat channel is not open (yet). @param {chat.ChatWire} message */
+  sendChat(message) {
+    const channel = this.call?.channels?.chat;
+    if (channel?.readyState !== 'open') return false;
+    channel.send(JSON.stringify(message));
+    return true;
   }
 
   /** @param {'up'|'interrupted'|'failed'} state */

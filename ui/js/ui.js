@@ -3,6 +3,7 @@
 //! module that touches the DOM.
 
 import { listNames } from './callstate.js';
+import { segments } from './chat.js';
 
 /**
  * @typedef {import('./controller.js').View} View
@@ -23,6 +24,9 @@ import { listNames } from './callstate.js';
  *   stopHosting: () => void,
  *   rejoin: () => void,
  *   openInBrowser: () => void,
+ *   sendChat: (text: string) => boolean,
+ *   setChatOpen: (open: boolean) => void,
+ *   openLink: (url: string) => void,
  * }} Actions
  */
 
@@ -90,6 +94,14 @@ export class Page {
       videoBtn: /** @type {HTMLButtonElement} */ ($('videoBtn')),
       devicesBtn: $('devicesBtn'),
       statsBtn: $('statsBtn'),
+      chatBtn: $('chatBtn'),
+      chatUnread: $('chatUnread'),
+      chatPanel: $('chatPanel'),
+      chatLog: $('chatLog'),
+      chatList: $('chatList'),
+      chatError: $('chatError'),
+      chatForm: /** @type {HTMLFormElement} */ ($('chatForm')),
+      chatInput: /** @type {HTMLInputElement} */ ($('chatInput')),
       devicesPanel: $('devicesPanel'),
       statsPanel: $('statsPanel'),
       statsList: $('statsList'),
@@ -161,16 +173,33 @@ export class Page {
     for (const [button, panel] of [[el.devicesBtn, el.devicesPanel], [el.statsBtn, el.statsPanel]]) {
       button.addEventListener('click', () => {
         const open = panel.hidden;
+        if (open && panel === el.devicesPanel && !el.chatPanel.hidden) this.#showChat(false);
         show(panel, open);
         button.setAttribute('aria-expanded', String(open));
       });
     }
+    el.chatBtn.addEventListener('click', () => this.#showChat(el.chatPanel.hidden));
+    el.chatForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (actions.sendChat(el.chatInput.value)) el.chatInput.value = '';
+    });
+    // Links in messages open through the controller (the system's browser in the app).
+    el.chatLog.addEventListener('click', (e) => {
+      const link = /** @type {HTMLElement} */ (e.target).closest('a');
+      if (!link) return;
+      e.preventDefault();
+      actions.openLink(link.href);
+    });
     el.cameraSelect.addEventListener('change', () => actions.chooseDevice('camera', el.cameraSelect.value));
     el.microphoneSelect.addEventListener('change', () => actions.chooseDevice('microphone', el.microphoneSelect.value));
     el.speakerSelect.addEventListener('change', () => actions.chooseDevice('speaker', el.speakerSelect.value));
     document.addEventListener('keydown', (e) => {
       if (e.key !== 'Escape') return;
       if (!el.incoming.hidden) actions.decline();
+      if (!el.chatPanel.hidden) {
+        this.#showChat(false);
+        el.chatBtn.focus();
+      }
       for (const [button, panel] of [[el.devicesBtn, el.devicesPanel], [el.statsBtn, el.statsPanel]]) {
         if (!panel.hidden) {
           show(panel, false);
@@ -306,6 +335,34 @@ export class Page {
       /** @type {any} */ (el.remoteVideo).setSinkId?.(v.chosen.speaker).catch(() => {});
     }
     this.#fillStats(v.stats);
+    this.#renderChat(v.chat);
+  }
+
+  /** Opens or closes the chat panel; opened, the box takes the focus. @param {boolean} open */
+  #showChat(open) {
+    const { el } = this;
+    if (open && !el.devicesPanel.hidden) el.devicesBtn.click();
+    show(el.chatPanel, open);
+    el.chatBtn.setAttribute('aria-expanded', String(open));
+    this.actions.setChatOpen(open);
+    if (open) el.chatInput.focus();
+  }
+
+  /** @param {View['chat']} chat */
+  #renderChat(chat) {
+    const { el } = this;
+    show(el.chatUnread, chat.unread > 0);
+    el.chatUnread.textContent = String(chat.unread);
+    el.chatBtn.setAttribute('aria-label', chat.unread ? `Chat, ${chat.unread} unread` : 'Chat');
+    show(el.chatError, !!chat.error);
+    el.chatError.textContent = chat.error ?? '';
+    // Messages come at the end and leave from the start (or all at once): draw only what changed.
+    const keys = new Set(chat.messages.map(messageKey));
+    for (const item of [...el.chatList.children]) if (!keys.has(/** @type {HTMLElement} */ (item).dataset.key ?? '')) item.remove();
+    const drawn = new Set([...el.chatList.children].map((item) => /** @type {HTMLElement} */ (item).dataset.key));
+    const atEnd = el.chatLog.scrollTop + el.chatLog.clientHeight >= el.chatLog.scrollHeight - 8;
+    for (const m of chat.messages) if (!drawn.has(messageKey(m))) el.chatList.append(messageItem(m));
+    if (atEnd) el.chatLog.scrollTop = el.chatLog.scrollHeight;
   }
 
   /** Copies the host's invitation and says so on the button. */
@@ -400,6 +457,41 @@ export class Page {
       this.#renderTile(parts, t, grid);
     }
   }
+}
+
+/** @param {import('./chat.js').ChatMessage} m */
+const messageKey = (m) => `${m.from}:${m.id}`;
+
+/** One chat message: who, when, and its text with links as links (never markup). @param {import('./chat.js').ChatMessage} m */
+function messageItem(m) {
+  const item = document.createElement('li');
+  item.dataset.key = messageKey(m);
+  if (m.mine) item.className = 'mine';
+  const meta = document.createElement('p');
+  meta.className = 'meta';
+  const who = document.createElement('strong');
+  who.textContent = m.mine ? 'You' : m.name;
+  const when = document.createElement('time');
+  const at = new Date(m.at);
+  when.dateTime = at.toISOString();
+  when.textContent = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  meta.append(who, ' · ', when);
+  const text = document.createElement('p');
+  text.className = 'text';
+  for (const part of segments(m.text)) {
+    if ('link' in part) {
+      const a = document.createElement('a');
+      a.href = part.link;
+      a.textContent = part.link;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      text.append(a);
+    } else {
+      text.append(part.text);
+    }
+  }
+  item.append(meta, text);
+  return item;
 }
 
 /** Why a person's picture is not shown. @param {import('./controller.js').Tile} t */
