@@ -6,6 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalMedia } from '../../ui/js/localmedia.js';
 
+// The browser's stream of tracks, as far as LocalMedia makes one (the shared screen's preview).
+globalThis.MediaStream ??= /** @type {any} */ (class { constructor(tracks) { this.tracks = tracks; } });
+
 /** A track of a kind from a device. */
 const track = (kind, device) => ({ kind, device, stopped: false });
 
@@ -50,6 +53,12 @@ function fakeBackend({ fail, sameTrack = false } = {}) {
     stopTrack: (t) => { t.stopped = true; log.push(['stop', t.kind, t.device]); },
     release: (stream) => log.push(['release', stream ? stream.getTracks().length : 0]),
     show: () => {},
+    canShareScreen: () => true,
+    openScreen: async () => {
+      log.push(['openScreen']);
+      return Object.assign(new EventTarget(), { kind: 'video', device: 'screen', stopped: false });
+    },
+    stopScreen: (t) => { t.stopped = true; log.push(['stopScreen']); },
   };
   return backend;
 }
@@ -81,7 +90,7 @@ test('two requests while the camera opens open it once, and both get the same st
   assert.equal(a, b);
   assert.equal(backend.log.filter(([what]) => what === 'open').length, 1);
   assert.deepEqual(attached, [['audio', 'mic1'], ['video', 'cam1']], 'each track handed to the call');
-  assert.deepEqual(media.sending(), { audio: true, video: true });
+  assert.deepEqual(media.sending(), { audio: true, video: true, screen: false });
   assert.equal(await media.start(), a, 'open already: the same stream');
 });
 
@@ -108,13 +117,13 @@ test('video off stops the camera and tells the call; video on opens it again', a
   await media.toggleVideo();
   assert.equal(camera.stopped, true, 'the camera light goes off');
   assert.equal(media.videoOff, true);
-  assert.deepEqual(media.sending(), { audio: true, video: false });
+  assert.deepEqual(media.sending(), { audio: true, video: false, screen: false });
   assert.deepEqual(backend.log.slice(-2), [['stop', 'video', 'cam1'], ['attach', 'video', null]]);
   assert.equal(sent(), told + 1, 'the others are told');
   await media.toggleVideo();
   assert.equal(media.videoOff, false);
   assert.deepEqual(backend.log.slice(-2), [['openTrack', 'video', 'cam1'], ['attach', 'video', 'cam1']]);
-  assert.deepEqual(media.sending(), { audio: true, video: true });
+  assert.deepEqual(media.sending(), { audio: true, video: true, screen: false });
 });
 
 test('switching camera hands the new track to the call before the old one stops, and is remembered', async () => {
@@ -151,7 +160,7 @@ test('mute goes to the backend and stops what is sent of the microphone', async 
   await opening;
   media.toggleMute();
   assert.deepEqual(backend.log.at(-1), ['muted', 1, true]);
-  assert.deepEqual(media.sending(), { audio: false, video: true });
+  assert.deepEqual(media.sending(), { audio: false, video: true, screen: false });
   media.toggleMute();
   assert.deepEqual(backend.log.at(-1), ['muted', 1, false]);
 });
@@ -165,5 +174,33 @@ test('a camera that cannot be opened is said, and the call can go on without it'
   assert.equal(media.starting, false);
   assert.match(media.warning ?? '', /in use by another program/);
   assert.deepEqual(notices, [media.warning]);
-  assert.deepEqual(media.sending(), { audio: false, video: false });
+  assert.deepEqual(media.sending(), { audio: false, video: false, screen: false });
+});
+
+test('a shared screen is sent instead of the camera; the camera comes back when sharing stops, also from the browser', async () => {
+  const backend = fakeBackend();
+  const { media } = localMedia(backend);
+  const opening = media.start();
+  backend.finishOpening();
+  await opening;
+  await media.shareScreen();
+  assert.deepEqual(backend.log.at(-1), ['attach', 'video', 'screen']);
+  assert.deepEqual(media.sending(), { audio: true, video: true, screen: true });
+
+  // The camera turned off and on while sharing: the screen stays what is sent.
+  await media.toggleVideo();
+  await media.toggleVideo();
+  assert.equal(backend.log.filter(([what, kind]) => what === 'attach' && kind === 'video').at(-1)?.[2], 'screen');
+
+  await media.stopSharing();
+  assert.deepEqual(backend.log.slice(-2), [['attach', 'video', 'cam1'], ['stopScreen']]);
+  assert.deepEqual(media.sending(), { audio: true, video: true, screen: false });
+
+  // The browser's own "Stop sharing" ends the track.
+  await media.shareScreen();
+  const screen = media.screen;
+  screen?.dispatchEvent(new Event('ended'));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(media.screen, null);
+  assert.deepEqual(backend.log.at(-1), ['stopScreen']);
 });

@@ -23,7 +23,8 @@ test('built payloads match docs/PROTOCOL.md', () => {
   );
   assert.deepEqual(payload.resume('c1'), { kind: 'resume', call: 'c1' });
   assert.deepEqual(payload.resumed('c1'), { kind: 'resumed', call: 'c1' });
-  assert.deepEqual(payload.media('c1', { audio: true, video: false }), { kind: 'media', call: 'c1', audio: true, video: false });
+  assert.deepEqual(payload.media('c1', { audio: true, video: false }), { kind: 'media', call: 'c1', audio: true, video: false, screen: false });
+  assert.deepEqual(payload.media('c1', { audio: true, video: true, screen: true }), { kind: 'media', call: 'c1', audio: true, video: true, screen: true });
 });
 
 test('call ids are 16 hex digits and differ', () => {
@@ -53,7 +54,7 @@ test('malformed payloads are refused, not acted on', () => {
     { kind: 'description' }, { kind: 'description', description: { type: 'bogus', sdp: '' } },
     { kind: 'candidate', candidate: { candidate: 5 } }, { kind: 'candidate', candidate: { candidate: 'x', sdpMLineIndex: 'zero' } },
     { kind: 'resume' }, { kind: 'accept', call: 9 },
-    { kind: 'media', audio: true, video: true }, { kind: 'media', call: 'c', audio: 'yes', video: true },
+    { kind: 'media', audio: true, video: true }, { kind: 'media', call: 'c', audio: 'yes', video: true }, { kind: 'media', call: 'c', audio: true, video: true, screen: 'yes' },
     { kind: 'join', call: 'c' }, { kind: 'in-call', name: 'Ada' }, { kind: 'ring', name: 'A', call: 'c', caps: 'all' },
     { kind: 'ring', name: 'A', call: 'c', v: 'two' }, { kind: 'description', call: 5, description: { type: 'offer', sdp: '' } },
   ]) {

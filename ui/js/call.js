@@ -24,6 +24,9 @@ export const canCall = () => factory !== null;
 
 /** @typedef {'chat'|'files'} DataChannelName */
 
+/** The most a shared screen is sent at, bits per second. */
+const SCREEN_BITRATE = 2_500_000;
+
 /** How long a `disconnected` connection may stay so before we restart ICE. */
 const RESTART_AFTER_MS = 2000;
 
@@ -134,7 +137,9 @@ export class Call extends EventTarget {
    * @param {MediaStream | null} stream
    */
   start(stream) {
-    this.localStream = stream;
+    // A stream of this call's own: what it sends changes with setTrack, the caller's stays as it is.
+    this.localStream = stream ? new MediaStream(stream.getTracks()) : null;
+    stream = this.localStream;
     if (this.polite) return;
     for (const kind of /** @type {const} */ (['audio', 'video'])) {
       const track = stream?.getTracks().find((t) => t.kind === kind);
@@ -232,6 +237,23 @@ export class Call extends EventTarget {
       return;
     }
     if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+    if (kind === 'video' && track) await this.#setVideoBitrate(track.contentHint === 'detail' ? SCREEN_BITRATE : null, transceiver.sender);
+  }
+
+  /**
+   * A screen (sharp text) gets more bits than a camera; the camera goes back to the browser's own
+   * choice. The native engine sets its own rates.
+   * @param {number | null} maxBitrate @param {RTCRtpSender} sender
+   */
+  async #setVideoBitrate(maxBitrate, sender) {
+    if (typeof sender.getParameters !== 'function') return;
+    const parameters = sender.getParameters();
+    if (!parameters.encodings?.length) return;
+    for (const encoding of parameters.encodings) {
+      if (maxBitrate) encoding.maxBitrate = maxBitrate;
+      else delete encoding.maxBitrate;
+    }
+    await sender.setParameters(parameters).catch((e) => console.warn('hearth: bitrate', e));
   }
 
   /** Asks for new ICE candidates on both sides; the offer goes out through negotiationneeded. */

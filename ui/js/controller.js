@@ -27,7 +27,7 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   name: string,
  *   state: CallState,
  *   stream: MediaStream | null,
- *   media: {audio: boolean, video: boolean} | null,
+ *   media: {audio: boolean, video: boolean, screen: boolean} | null,
  *   picture: import('./picture.js').PictureState,
  *   speaking: boolean,
  * }} Tile
@@ -51,9 +51,12 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   notice: Notice | null,
  *   mediaWarning: string | null,
  *   localStream: MediaStream | null,
+ *   screenPreview: MediaStream | null,
  *   cameraStarting: boolean,
  *   muted: boolean,
  *   videoOff: boolean,
+ *   sharing: boolean,
+ *   canShareScreen: boolean,
  *   devices: import('./media.js').DeviceList,
  *   chosen: {camera: string, microphone: string, speaker: string},
  *   canChooseSpeaker: boolean,
@@ -94,7 +97,7 @@ export class Controller extends EventTarget {
     /** @type {SignalingClient | null} */
     this.signaling = null;
     this.call = new GroupCall({ send: (to, data) => this.#send(to, data), caps });
-    this.call.localStream = () => this.media.stream;
+    this.call.localStream = () => this.media.outgoing();
     this.call.sending = () => this.media.sending();
     this.call.addEventListener('change', () => this.#syncCall());
     this.call.addEventListener('notice', (e) => this.#notice(/** @type {CustomEvent} */ (e).detail.text));
@@ -124,9 +127,12 @@ export class Controller extends EventTarget {
       notice: null,
       mediaWarning: null,
       localStream: null,
+      screenPreview: null,
       cameraStarting: false,
       muted: false,
       videoOff: false,
+      sharing: false,
+      canShareScreen: this.media.canShareScreen,
       devices: { cameras: [], microphones: [], speakers: [] },
       chosen: { ...this.media.chosen },
       canChooseSpeaker: this.media.canChooseSpeaker,
@@ -392,10 +398,12 @@ export class Controller extends EventTarget {
     const m = this.media;
     this.#update({
       localStream: m.stream,
+      screenPreview: m.screenPreview,
       cameraStarting: m.starting,
       mediaWarning: m.warning,
       muted: m.muted,
       videoOff: m.videoOff,
+      sharing: !!m.screen,
       devices: m.devices,
       chosen: { ...m.chosen },
     });
@@ -419,6 +427,11 @@ export class Controller extends EventTarget {
 
   toggleVideo() {
     return this.media.toggleVideo();
+  }
+
+  /** Shares a screen instead of the camera, or stops sharing it. */
+  toggleScreen() {
+    return this.media.screen ? this.media.stopSharing() : this.media.shareScreen();
   }
 
   /** @param {import('./localmedia.js').DeviceRole} what @param {string} deviceId */

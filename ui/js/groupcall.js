@@ -69,6 +69,7 @@ export class GroupCall extends EventTarget {
     /** @type {() => MediaStream | null} the local media as it is now */
     this.localStream = () => null;
     /** @type {() => {audio: boolean, video: boolean}} what we send */
+    /** @type {() => {audio: boolean, video: boolean, screen?: boolean}} */
     this.sending = () => ({ audio: false, video: false });
   }
 

@@ -43,6 +43,11 @@ export class LocalMedia extends EventTarget {
     this.opening = null;
     /** Counts releases: an opening that a release overtook is let go at once. */
     this.releases = 0;
+    /** The screen being shared instead of the camera, if one is. @type {MediaStreamTrack | null} */
+    this.screen = null;
+    /** The shared screen as the self-view shows it. @type {MediaStream | null} */
+    this.screenPreview = null;
+    this.canShareScreen = backend.canShareScreen();
   }
 
   #changed() {
@@ -54,12 +59,57 @@ export class LocalMedia extends EventTarget {
     this.dispatchEvent(new CustomEvent('notice', { detail: { text } }));
   }
 
-  /** What is sent: the microphone (on and unmuted) and the camera (on). */
+  /** What is sent: the microphone (on and unmuted), and the camera (on) or a screen. */
   sending() {
     return {
       audio: !!this.stream?.getAudioTracks().length && !this.muted,
-      video: !!this.stream?.getVideoTracks().length && !this.videoOff,
+      video: !!this.screen || (!!this.stream?.getVideoTracks().length && !this.videoOff),
+      screen: !!this.screen,
     };
+  }
+
+  /** The tracks a new connection sends: the microphone, and the screen or the camera. @returns {MediaStream | null} */
+  outgoing() {
+    if (!this.screen) return this.stream;
+    return new MediaStream([...(this.stream?.getAudioTracks() ?? []), this.screen]);
+  }
+
+  /** The camera's picture being sent, if it is (not while a screen is). */
+  #camera() {
+    return this.videoOff ? null : this.stream?.getVideoTracks()[0] ?? null;
+  }
+
+  /** Sends a screen instead of the camera, after the backend asks which one (a prompt may be cancelled). */
+  async shareScreen() {
+    if (this.screen) return;
+    /** @type {MediaStreamTrack} */
+    let track;
+    try {
+      track = await this.backend.openScreen();
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (message) this.#notice(message);
+      return;
+    }
+    this.screen = track;
+    this.screenPreview = new MediaStream([track]);
+    // The browser's own "Stop sharing" ends the track: the camera comes back.
+    track.addEventListener?.('ended', () => { if (this.screen === track) this.stopSharing(); });
+    await this.attach('video', track);
+    this.#changed();
+    this.dispatchEvent(new Event('sending'));
+  }
+
+  /** Stops sharing the screen: the camera's picture (if it is on) is sent again. */
+  async stopSharing() {
+    const track = this.screen;
+    if (!track) return;
+    this.screen = null;
+    this.screenPreview = null;
+    await this.attach('video', this.#camera());
+    this.backend.stopScreen(track);
+    this.#changed();
+    this.dispatchEvent(new Event('sending'));
   }
 
   /**
@@ -116,6 +166,9 @@ export class LocalMedia extends EventTarget {
   /** Lets camera and microphone go (their lights go off); an opening under way is let go too. */
   release() {
     this.releases += 1;
+    if (this.screen) this.backend.stopScreen(this.screen);
+    this.screen = null;
+    this.screenPreview = null;
     this.backend.release(this.stream);
     Object.assign(this, { stream: null, muted: false, videoOff: false });
     this.#changed();
@@ -140,13 +193,13 @@ export class LocalMedia extends EventTarget {
         stream.removeTrack(track);
         this.backend.stopTrack(track);
       }
-      await this.attach('video', null);
+      if (!this.screen) await this.attach('video', null);
       this.videoOff = true;
     } else {
       try {
         const track = await this.backend.openTrack('video', this.chosen.camera);
         stream.addTrack(track);
-        await this.attach('video', track);
+        if (!this.screen) await this.attach('video', track);
         this.videoOff = false;
       } catch (e) {
         this.#notice(e instanceof Error ? e.message : String(e));
@@ -175,8 +228,8 @@ export class LocalMedia extends EventTarget {
       const track = await this.backend.openTrack(kind, deviceId);
       if (kind === 'audio') this.backend.setMuted([track], this.muted);
       // Hand the senders their new track before stopping the old one: Chromium's encoder does
-      // not pick up a replacement for a track that already ended.
-      await this.attach(kind, track);
+      // not pick up a replacement for a track that already ended. A shared screen stays sent.
+      if (kind === 'audio' || !this.screen) await this.attach(kind, track);
       if (old && old !== track) {
         stream.removeTrack(old);
         this.backend.stopTrack(old);

@@ -35,6 +35,7 @@ const page = new Page({
   hangup: () => controller.hangup(),
   toggleMute: () => controller.toggleMute(),
   toggleVideo: () => { controller.toggleVideo(); },
+  toggleScreen: () => { controller.toggleScreen(); },
   chooseDevice: (what, id) => { controller.chooseDevice(what, id); },
   dismissNotice: () => controller.dismissNotice(),
   host: (name, maxPeople) => { controller.host(name, maxPeople); },

@@ -25,6 +25,9 @@ const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ide
  *   stopTrack: (track: MediaStreamTrack) => void,
  *   release: (stream: MediaStream | null) => void,
  *   show: (video: HTMLVideoElement, stream: MediaStream | null) => void,
+ *   canShareScreen: () => boolean,
+ *   openScreen: () => Promise<MediaStreamTrack>,
+ *   stopScreen: (track: MediaStreamTrack) => void,
  * }} MediaBackend
  */
 
@@ -163,6 +166,25 @@ export function deviceOf(track) {
   return track?.getSettings?.().deviceId ?? '';
 }
 
+/** Screens go sharper than cameras: up to 1920x1080, at 15 fps, which text needs more than motion. */
+const SCREEN = { width: { max: 1920 }, height: { max: 1080 }, frameRate: { ideal: 15, max: 15 } };
+
+/** Asks which screen or window to share (the browser's own prompt). @returns {Promise<MediaStreamTrack>} */
+async function openScreen() {
+  if (!navigator.mediaDevices?.getDisplayMedia) throw new MediaError('This browser cannot share a screen.', 'NotSupportedError');
+  try {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: SCREEN, audio: false });
+    const track = stream.getVideoTracks()[0];
+    track.contentHint = 'detail';
+    return track;
+  } catch (e) {
+    const name = errorName(e);
+    // Cancelling the browser's prompt is a choice, not a failure.
+    if (name === 'NotAllowedError' || name === 'AbortError') throw new MediaError('', name);
+    throw new MediaError(`The screen could not be shared (${name}).`, name);
+  }
+}
+
 /** The browser's camera, microphone and video elements. @type {MediaBackend} */
 export const browserMedia = {
   openLocalMedia,
@@ -182,5 +204,10 @@ export const browserMedia = {
   show(video, stream) {
     if (video.srcObject !== stream) video.srcObject = stream;
     if (stream) video.play().catch(() => {});
+  },
+  canShareScreen: () => typeof navigator !== 'undefined' && typeof navigator.mediaDevices?.getDisplayMedia === 'function',
+  openScreen,
+  stopScreen(track) {
+    track.stop();
   },
 };

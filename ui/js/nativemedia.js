@@ -156,6 +156,17 @@ class NativeMedia {
     this.engine.release().catch((e) => console.warn('hearth:', e));
   }
 
+  canShareScreen() {
+    return false;
+  }
+
+  /** @returns {Promise<MediaStreamTrack>} */
+  async openScreen() {
+    throw new MediaError('Sharing a screen from the app is not possible yet.', 'NotSupportedError');
+  }
+
+  stopScreen() {}
+
   /** @param {HTMLVideoElement} video @param {MediaStream | null} stream */
   show(video, stream) {
     this.pictures.show(video, stream);

@@ -26,7 +26,7 @@ export const VERSION = 2;
  * @typedef {{kind:'candidate', call?:string, candidate:{candidate:string, sdpMid:string|null, sdpMLineIndex:number|null}}} CandidatePayload
  * @typedef {{kind:'resume', call:string, was?:string}} ResumePayload was: the sender's id before it reconnected
  * @typedef {{kind:'resumed', call:string, was?:string}} ResumedPayload
- * @typedef {{kind:'media', call:string, audio:boolean, video:boolean}} MediaPayload what the sender
+ * @typedef {{kind:'media', call:string, audio:boolean, video:boolean, screen?:boolean}} MediaPayload what the sender
  *   is sending: its microphone (on and unmuted) and its camera (on)
  * @typedef {RingPayload|AcceptPayload|JoinPayload|InCallPayload|DeclinePayload|HangupPayload|DescriptionPayload|CandidatePayload|ResumePayload|ResumedPayload|MediaPayload} Payload
  */
@@ -57,8 +57,8 @@ export const resume = (call, was) => (was ? { kind: 'resume', call, was } : { ki
 /** @param {string} call @param {string} [was] @returns {ResumedPayload} */
 export const resumed = (call, was) => (was ? { kind: 'resumed', call, was } : { kind: 'resumed', call });
 
-/** @param {string} call @param {{audio: boolean, video: boolean}} sending @returns {MediaPayload} */
-export const media = (call, { audio, video }) => ({ kind: 'media', call, audio, video });
+/** @param {string} call @param {{audio: boolean, video: boolean, screen?: boolean}} sending @returns {MediaPayload} */
+export const media = (call, { audio, video, screen = false }) => ({ kind: 'media', call, audio, video, screen });
 
 /** @param {RTCSessionDescriptionInit} d @param {string} [call] @returns {DescriptionPayload} */
 export function description(d, call) {
@@ -114,7 +114,8 @@ export function parse(data) {
     case 'resumed':
       return isString(d.call) && isOptionalString(d.was) ? /** @type {Payload} */ (d) : null;
     case 'media':
-      return isString(d.call) && typeof d.audio === 'boolean' && typeof d.video === 'boolean' ? /** @type {MediaPayload} */ (d) : null;
+      return isString(d.call) && typeof d.audio === 'boolean' && typeof d.video === 'boolean' && (d.screen === undefined || typeof d.screen === 'boolean')
+        ? /** @type {MediaPayload} */ (d) : null;
     case 'description': {
       const desc = d.description;
       const ok = desc && ['offer', 'answer', 'pranswer', 'rollback'].includes(desc.type) && isOptionalString(desc.sdp) && isOptionalString(d.call);

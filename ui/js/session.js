@@ -69,7 +69,7 @@ export class CallSession extends EventTarget {
     this.present = true;
     /** @type {MediaStream | null} */
     this.remoteStream = null;
-    /** What they say they send. @type {{audio: boolean, video: boolean} | null} */
+    /** What they say they send (`screen`: their picture is their screen). @type {{audio: boolean, video: boolean, screen: boolean} | null} */
     this.remoteMedia = null;
     this.picture = new PictureWatch();
     /** @type {import('./picture.js').PictureState} */
@@ -175,7 +175,7 @@ export class CallSession extends EventTarget {
   handle(data) {
     if (this.closed || (data.call && data.call !== this.callId)) return;
     if (data.kind === 'media') {
-      this.remoteMedia = { audio: data.audio, video: data.video };
+      this.remoteMedia = { audio: data.audio, video: data.video, screen: data.screen === true };
       this.#changed();
       return;
     }
@@ -187,7 +187,7 @@ export class CallSession extends EventTarget {
     await this.call?.setTrack(kind, track);
   }
 
-  /** Tells them what we send. @param {{audio: boolean, video: boolean}} sending */
+  /** Tells them what we send. @param {{audio: boolean, video: boolean, screen?: boolean}} sending */
   announce(sending) {
     if (this.call) this.send(payload.media(this.callId, sending));
   }

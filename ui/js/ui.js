@@ -18,6 +18,7 @@ import { segments } from './chat.js';
  *   hangup: () => void,
  *   toggleMute: () => void,
  *   toggleVideo: () => void,
+ *   toggleScreen: () => void,
  *   chooseDevice: (what: 'camera'|'microphone'|'speaker', id: string) => void,
  *   dismissNotice: () => void,
  *   host: (name: string, maxPeople: number) => void,
@@ -95,6 +96,7 @@ export class Page {
       devicesBtn: $('devicesBtn'),
       statsBtn: $('statsBtn'),
       chatBtn: $('chatBtn'),
+      screenBtn: /** @type {HTMLButtonElement} */ ($('screenBtn')),
       chatUnread: $('chatUnread'),
       chatPanel: $('chatPanel'),
       chatLog: $('chatLog'),
@@ -163,6 +165,7 @@ export class Page {
     el.declineBtn.addEventListener('click', () => actions.decline());
     el.muteBtn.addEventListener('click', () => actions.toggleMute());
     el.videoBtn.addEventListener('click', () => actions.toggleVideo());
+    el.screenBtn.addEventListener('click', () => actions.toggleScreen());
     $('noticeClose').addEventListener('click', () => actions.dismissNotice());
     el.hostBtn.addEventListener('click', () => actions.host(el.nameInput.value, Number(el.sizeSelect.value)));
     el.stopHostBtn.addEventListener('click', () => actions.stopHosting());
@@ -241,9 +244,11 @@ export class Page {
     }
 
     // The self-view.
-    const hasLocalVideo = !!v.localStream && v.localStream.getVideoTracks().length > 0 && !v.videoOff;
+    // The self-view shows what is sent: the shared screen, or the camera.
+    const hasLocalVideo = v.sharing || (!!v.localStream && v.localStream.getVideoTracks().length > 0 && !v.videoOff);
     el.localVideo.classList.toggle('off', !hasLocalVideo);
-    this.showStream(el.localVideo, v.localStream);
+    el.localVideo.classList.toggle('screen', v.sharing);
+    this.showStream(el.localVideo, v.sharing ? v.screenPreview : v.localStream);
     show(el.selfOff, inRoom && !hasLocalVideo);
     el.selfOff.textContent = v.localStream ? 'Camera off' : v.cameraStarting ? 'Starting camera…' : 'Camera not started';
 
@@ -294,6 +299,9 @@ export class Page {
     el.videoBtn.disabled = !v.localStream;
     el.videoBtn.textContent = v.videoOff ? 'Start Video' : 'Stop Video';
     el.videoBtn.setAttribute('aria-pressed', String(v.videoOff));
+    show(el.screenBtn, inCall && v.canShareScreen);
+    el.screenBtn.textContent = v.sharing ? 'Stop Sharing' : 'Share Screen';
+    el.screenBtn.setAttribute('aria-pressed', String(v.sharing));
 
     // Incoming call.
     const wasIncoming = prev?.callState === 'incoming';
@@ -420,7 +428,9 @@ export class Page {
    * @param {boolean} grid
    */
   #renderTile(parts, t, grid) {
-    const label = `Video of ${t.name}`;
+    const screen = t.media?.screen === true;
+    const label = screen ? `${t.name}'s screen` : `Video of ${t.name}`;
+    parts.tile.classList.toggle('screen', screen);
     if (parts.video.getAttribute('aria-label') !== label) parts.video.setAttribute('aria-label', label);
     const noPicture = t.picture === 'off' || t.picture === 'missing';
     const live = !noPicture && !!t.stream && t.stream.getVideoTracks().length > 0;
@@ -432,8 +442,10 @@ export class Page {
     parts.text.textContent = noPicture ? pictureText(t) : tileStateText(t);
     show(parts.muted, t.media?.audio === false);
     parts.muted.textContent = `${t.name} is muted`;
-    show(parts.name, grid);
-    parts.name.textContent = t.state === 'reconnecting' ? `${t.name} · reconnecting…` : t.state === 'connecting' ? `${t.name} · connecting…` : t.name;
+    // A shared screen is named even in a call of two: it is not the person's face.
+    show(parts.name, grid || screen);
+    const shownName = screen ? `${t.name}'s screen` : t.name;
+    parts.name.textContent = t.state === 'reconnecting' ? `${shownName} · reconnecting…` : t.state === 'connecting' ? `${shownName} · connecting…` : shownName;
     parts.tile.classList.toggle('speaking', grid && t.speaking);
   }
 
