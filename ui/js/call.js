@@ -104,6 +104,8 @@ export class Call extends EventTarget {
     pc.onconnectionstatechange = () => this.#onConnectionState();
     for (const [name, channel] of Object.entries(this.channels ?? {})) {
       channel.binaryType = 'arraybuffer';
+      // Files refill the buffer when it drains below this (files.js LOW_WATER).
+      if (name === 'files') channel.bufferedAmountLowThreshold = 256 * 1024;
       channel.onopen = () => this.dispatchEvent(new CustomEvent('channel', { detail: { name, state: 'open' } }));
       channel.onclose = () => this.dispatchEvent(new CustomEvent('channel', { detail: { name, state: 'closed' } }));
       channel.onmessage = ({ data }) => this.dispatchEvent(new CustomEvent('data', { detail: { name, data } }));

@@ -11,6 +11,8 @@ import * as payload from './payload.js';
 import { LABELS, listNames } from './callstate.js';
 import { GroupCall } from './groupcall.js';
 import * as chat from './chat.js';
+import { Files } from './files.js';
+import { openSink } from './filesink.js';
 
 /** How often the stats, the pictures' state and who speaks are read. */
 const STATS_EVERY_MS = 1000;
@@ -68,6 +70,8 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   recentServers: string[],
  *   busy: string,
  *   chat: {messages: chat.ChatMessage[], unread: number, open: boolean, error: string | null},
+ *   transfers: import('./files.js').TransferView[],
+ *   fileRecipients: {id: string, name: string}[],
  * }} View
  */
 
@@ -108,6 +112,20 @@ export class Controller extends EventTarget {
       this.#syncChat();
     });
     this.conversation = new chat.Conversation();
+    this.files = new Files({ channel: (peer) => this.call.filesChannel(peer), openSink });
+    this.files.addEventListener('change', () => this.#syncChat());
+    this.call.addEventListener('files', (e) => {
+      const { from, name, data } = /** @type {CustomEvent} */ (e).detail;
+      this.files.receive(from, name, data);
+    });
+    this.call.addEventListener('rebound', (e) => {
+      const { was, now } = /** @type {CustomEvent} */ (e).detail;
+      this.files.rebound(was, now);
+    });
+    this.call.addEventListener('files-open', (e) => {
+      this.files.reopened(/** @type {CustomEvent} */ (e).detail.from);
+      this.#syncChat();
+    });
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.statsTimer = undefined;
     /** @type {View} */
@@ -144,6 +162,8 @@ export class Controller extends EventTarget {
       recentServers: env.desktop?.recentServers() ?? [],
       busy: '',
       chat: { messages: [], unread: 0, open: false, error: null },
+      transfers: [],
+      fileRecipients: [],
     };
     if (env.warning) this.view.notice = { text: env.warning, tone: 'warning' };
     else if (!this.view.webrtc) this.view.notice = { text: NO_WEBRTC, tone: 'warning' };
@@ -180,6 +200,9 @@ export class Controller extends EventTarget {
       picture: s.pictureState,
       speaking: s.speaking,
     }));
+    for (const t of this.files.list()) {
+      if (!call.sessions.has(t.peer) && ['hashing', 'offered', 'sending', 'receiving'].includes(t.state)) this.files.gone(t.peer, t.peerName);
+    }
     const stats = call.member
       ? [...call.sessions.values()].filter((s) => s.call).map((s) => ({ name: s.name, rows: s.stats ?? [['Status', 'Measuring…']] }))
       : null;
@@ -444,7 +467,45 @@ export class Controller extends EventTarget {
   /** @param {string | null} [error] */
   #syncChat(error = this.view.chat.error) {
     const c = this.conversation;
-    this.#update({ chat: { messages: [...c.messages], unread: c.unread, open: c.open, error } });
+    const transfers = this.files.list();
+    // Files offered to us count as unread until the panel is opened to answer them.
+    const offers = c.open ? 0 : transfers.filter((t) => t.direction === 'in' && t.state === 'offered').length;
+    this.#update({
+      chat: { messages: [...c.messages], unread: c.unread + offers, open: c.open, error },
+      transfers,
+      fileRecipients: this.call.fileRecipients(),
+    });
+  }
+
+  /**
+   * Offers files to one person in the call, or to everyone in it (`to`: their id, or null).
+   * @param {File[]} files @param {string | null} to
+   */
+  sendFiles(files, to) {
+    const everyone = this.call.fileRecipients();
+    const recipients = to ? everyone.filter((p) => p.id === to) : everyone;
+    if (!files.length) return;
+    if (!recipients.length) {
+      this.#syncChat(this.call.member ? 'No one in the call can receive files yet. Try again once they are connected.' : 'Files go to the people in a call: call someone first.');
+      return;
+    }
+    this.#syncChat(null);
+    for (const file of files) for (const person of recipients) this.files.offer(file, person).catch((e) => this.#syncChat(String(e?.message ?? e)));
+  }
+
+  /** @param {string} id */
+  acceptFile(id) {
+    this.files.accept(id);
+  }
+
+  /** @param {string} id */
+  declineFile(id) {
+    this.files.decline(id);
+  }
+
+  /** @param {string} id */
+  cancelFile(id) {
+    this.files.cancel(id);
   }
 
   /**

@@ -29,7 +29,9 @@ const ENDED = {
 
 /**
  * Events: `change` (anything shown changed), `notice` ({text}), `ended` (we are no longer in a
- * call: the last other person left, or we hung up), `chat` (a message: {id, text, at, from, name}).
+ * call: the last other person left, or we hung up), `chat` (a message: {id, text, at, from, name}),
+ * `files` ({from, name, data}: a message on someone's files channel), `files-open` ({from}),
+ * `rebound` ({was, now}: someone came back to the server under a new id; their session goes on).
  */
 export class GroupCall extends EventTarget {
   /**
@@ -123,6 +125,16 @@ export class GroupCall extends EventTarget {
     let sent = 0;
     for (const session of this.sessions.values()) if (session.sendChat(message)) sent += 1;
     return sent;
+  }
+
+  /** The open files channel to `id`, if there is one. @param {string} id */
+  filesChannel(id) {
+    return this.sessions.get(id)?.filesChannel() ?? null;
+  }
+
+  /** Everyone in the call whose files channel is open. */
+  fileRecipients() {
+    return [...this.sessions.values()].filter((s) => s.filesChannel()).map((s) => ({ id: s.remoteId, name: s.name }));
   }
 
   /** People in the room who are not in our call (whom Call would ring). */
@@ -369,8 +381,10 @@ export class GroupCall extends EventTarget {
   /** A session's person is back under `id`. @param {CallSession} session @param {string} id */
   #rebind(session, id) {
     if (session.remoteId !== id) {
-      this.sessions.delete(session.remoteId);
+      const was = session.remoteId;
+      this.sessions.delete(was);
       this.sessions.set(id, session);
+      this.dispatchEvent(new CustomEvent('rebound', { detail: { was, now: id } }));
     }
     session.back(id);
     session.announce(this.sending());
@@ -426,6 +440,10 @@ export class GroupCall extends EventTarget {
     this.sessions.set(peer.id, session);
     session.addEventListener('change', () => this.#changed());
     session.addEventListener('ended', (e) => this.#onSessionEnded(session, /** @type {CustomEvent} */ (e).detail.reason));
+    session.addEventListener('files', (e) => {
+      this.dispatchEvent(new CustomEvent('files', { detail: { from: session.remoteId, name: session.name, data: /** @type {CustomEvent} */ (e).detail.data } }));
+    });
+    session.addEventListener('files-open', () => this.dispatchEvent(new CustomEvent('files-open', { detail: { from: session.remoteId } })));
     session.addEventListener('chat', (e) => {
       const message = /** @type {CustomEvent<import('./chat.js').ChatWire>} */ (e).detail;
       this.dispatchEvent(new CustomEvent('chat', { detail: { ...message, from: session.remoteId, name: session.name } }));

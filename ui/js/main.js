@@ -5,6 +5,7 @@ import { detect } from './env.js';
 import { Controller } from './controller.js';
 import { Page } from './ui.js';
 import { browserMedia } from './media.js';
+import { clearReceived } from './filesink.js';
 
 const env = await detect();
 // Where the webview has no WebRTC (Linux's WebKitGTK), the desktop app calls through its own
@@ -24,6 +25,8 @@ if (env.native && typeof RTCPeerConnection !== 'function') {
   }
 }
 const controller = new Controller(env, { caps, media });
+// Files received in an earlier visit were saved then, or never will be.
+clearReceived().catch((e) => console.warn('hearth: could not clear old received files', e));
 const page = new Page({
   join: (name, room, server) => controller.join(name, room, server),
   leaveRoom: () => controller.leaveRoom(),
@@ -45,6 +48,10 @@ const page = new Page({
   sendChat: (text) => controller.sendChat(text),
   setChatOpen: (open) => controller.setChatOpen(open),
   openLink: (url) => controller.openLink(url),
+  sendFiles: (files, to) => controller.sendFiles(files, to),
+  acceptFile: (id) => controller.acceptFile(id),
+  declineFile: (id) => controller.declineFile(id),
+  cancelFile: (id) => controller.cancelFile(id),
 }, { desktop: env.kind === 'desktop', show: (video, stream) => media.show(video, stream) });
 
 controller.addEventListener('change', () => page.render(controller.view));

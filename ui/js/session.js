@@ -38,7 +38,8 @@ export const REAL_CLOCK = {
 
 /**
  * Events: `change` (anything the page shows changed), `ended` ({reason}), `chat` (a
- * {@link chat.ChatWire} from them).
+ * {@link chat.ChatWire} from them), `files` ({data}: a message on the files channel),
+ * `files-open` (the files channel opened).
  */
 export class CallSession extends EventTarget {
   /**
@@ -125,6 +126,10 @@ export class CallSession extends EventTarget {
     const call = new Call({ polite: this.polite, iceServers: this.iceServers, send: (data) => this.send(withCall(data, this.callId)), data: this.data });
     this.call = call;
     call.addEventListener('data', (e) => this.#onData(/** @type {CustomEvent} */ (e).detail));
+    call.addEventListener('channel', (e) => {
+      const { name, state } = /** @type {CustomEvent} */ (e).detail;
+      if (name === 'files' && state === 'open') this.dispatchEvent(new Event('files-open'));
+    });
     call.addEventListener('remote-stream', (e) => {
       this.remoteStream = /** @type {CustomEvent} */ (e).detail.stream;
       this.#changed();
@@ -137,13 +142,22 @@ export class CallSession extends EventTarget {
 
   /** A message on a data channel. @param {{name: import('./call.js').DataChannelName, data: unknown}} detail */
   #onData({ name, data }) {
-    if (name !== 'chat') return;
+    if (name === 'files') {
+      this.dispatchEvent(new CustomEvent('files', { detail: { data } }));
+      return;
+    }
     const message = chat.parseWire(data);
     if (!message) {
       console.warn('hearth: ignored a chat message we do not understand from', this.name);
       return;
     }
     this.dispatchEvent(new CustomEvent('chat', { detail: message }));
+  }
+
+  /** The files channel, while it is open. */
+  filesChannel() {
+    const channel = this.call?.channels?.files;
+    return channel?.readyState === 'open' ? channel : null;
   }
 
   /** Sends a chat message; false if the chat channel is not open (yet). @param {chat.ChatWire} message */

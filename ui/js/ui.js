@@ -4,6 +4,7 @@
 
 import { listNames } from './callstate.js';
 import { segments } from './chat.js';
+import { size as sizeText } from './files.js';
 
 /**
  * @typedef {import('./controller.js').View} View
@@ -28,6 +29,10 @@ import { segments } from './chat.js';
  *   sendChat: (text: string) => boolean,
  *   setChatOpen: (open: boolean) => void,
  *   openLink: (url: string) => void,
+ *   sendFiles: (files: File[], to: string | null) => void,
+ *   acceptFile: (id: string) => void,
+ *   declineFile: (id: string) => void,
+ *   cancelFile: (id: string) => void,
  * }} Actions
  */
 
@@ -104,6 +109,10 @@ export class Page {
       chatError: $('chatError'),
       chatForm: /** @type {HTMLFormElement} */ ($('chatForm')),
       chatInput: /** @type {HTMLInputElement} */ ($('chatInput')),
+      transferList: $('transferList'),
+      fileInput: /** @type {HTMLInputElement} */ ($('fileInput')),
+      fileTo: /** @type {HTMLSelectElement} */ ($('fileTo')),
+      fileToLabel: $('fileToLabel'),
       devicesPanel: $('devicesPanel'),
       statsPanel: $('statsPanel'),
       statsList: $('statsList'),
@@ -138,6 +147,8 @@ export class Page {
     this.last = null;
     /** @type {Map<string, ReturnType<typeof makeTile>>} tiles beyond the first, by person */
     this.extraTiles = new Map();
+    /** Received files already handed to the browser's downloads. @type {Set<string>} */
+    this.downloaded = new Set();
     this.#bind();
   }
 
@@ -185,6 +196,32 @@ export class Page {
     el.chatForm.addEventListener('submit', (e) => {
       e.preventDefault();
       if (actions.sendChat(el.chatInput.value)) el.chatInput.value = '';
+    });
+    el.fileInput.addEventListener('change', () => {
+      actions.sendFiles([...(el.fileInput.files ?? [])], el.fileTo.value || null);
+      el.fileInput.value = '';
+    });
+    // Files dropped on the call go as Send file does.
+    el.stage.addEventListener('dragover', (e) => {
+      if (!e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      el.stage.classList.add('dropping');
+    });
+    el.stage.addEventListener('dragleave', () => el.stage.classList.remove('dropping'));
+    el.stage.addEventListener('drop', (e) => {
+      el.stage.classList.remove('dropping');
+      const files = [...(e.dataTransfer?.files ?? [])];
+      if (!files.length) return;
+      e.preventDefault();
+      actions.sendFiles(files, el.fileTo.value || null);
+    });
+    el.transferList.addEventListener('click', (e) => {
+      const button = /** @type {HTMLElement} */ (e.target).closest('button');
+      const id = button?.closest('li')?.dataset.id;
+      if (!button || !id) return;
+      if (button.dataset.action === 'save') actions.acceptFile(id);
+      else if (button.dataset.action === 'decline') actions.declineFile(id);
+      else if (button.dataset.action === 'cancel') actions.cancelFile(id);
     });
     // Links in messages open through the controller (the system's browser in the app).
     el.chatLog.addEventListener('click', (e) => {
@@ -344,6 +381,41 @@ export class Page {
     }
     this.#fillStats(v.stats);
     this.#renderChat(v.chat);
+    this.#renderTransfers(v);
+  }
+
+  /** The files sent and received, and whom Send file sends to. @param {View} v */
+  #renderTransfers(v) {
+    const { el } = this;
+    const choices = [{ id: '', name: 'everyone' }, ...v.fileRecipients];
+    const key = choices.map((c) => `${c.id}:${c.name}`).join('|');
+    if (el.fileTo.dataset.key !== key) {
+      const chosen = el.fileTo.value;
+      el.fileTo.replaceChildren(...choices.map((c) => new Option(c.name, c.id)));
+      el.fileTo.dataset.key = key;
+      if (choices.some((c) => c.id === chosen)) el.fileTo.value = chosen;
+    }
+    // In a call of two, "everyone" is the one other person.
+    show(el.fileTo, v.fileRecipients.length > 1);
+    show(el.fileToLabel, v.fileRecipients.length > 1);
+    const items = new Map([...el.transferList.children].map((item) => [/** @type {HTMLElement} */ (item).dataset.id, /** @type {HTMLElement} */ (item)]));
+    for (const [id, item] of items) if (!v.transfers.some((t) => t.id === id)) item.remove();
+    for (const t of v.transfers) {
+      let item = items.get(t.id);
+      if (!item) {
+        item = document.createElement('li');
+        item.dataset.id = t.id;
+        el.transferList.append(item);
+      }
+      const drawn = `${t.state}|${t.done}|${t.reason}|${Math.round(t.bytesPerSecond / 1e5)}`;
+      if (item.dataset.drawn === drawn) continue;
+      item.dataset.drawn = drawn;
+      item.replaceChildren(...transferParts(t));
+      if (t.state === 'verified' && t.direction === 'in' && t.saved && !this.downloaded.has(t.id)) {
+        this.downloaded.add(t.id);
+        download(t.saved, t.name);
+      }
+    }
   }
 
   /** Opens or closes the chat panel; opened, the box takes the focus. @param {boolean} open */
@@ -469,6 +541,72 @@ export class Page {
       this.#renderTile(parts, t, grid);
     }
   }
+}
+
+/** Hands a received file to the browser's downloads. @param {Blob} blob @param {string} name */
+function download(blob, name) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+}
+
+/** What a transfer shows: the file, its state, progress, and what can be done. @param {import('./files.js').TransferView} t */
+function transferParts(t) {
+  const title = document.createElement('p');
+  title.textContent = `${t.name} (${sizeText(t.size)}) ${t.direction === 'in' ? 'from' : 'to'} ${t.peerName}`;
+  const state = document.createElement('p');
+  state.className = `state ${t.state}`;
+  const active = t.state === 'sending' || t.state === 'receiving';
+  const left = t.bytesPerSecond > 0 ? Math.ceil((t.size - t.done) / t.bytesPerSecond) : null;
+  state.textContent = {
+    hashing: 'Getting it ready…',
+    offered: t.direction === 'in' ? 'Wants to send you this file' : `Waiting for ${t.peerName} to accept`,
+    sending: `Sending · ${progressText(t, left)}`,
+    receiving: `Receiving · ${progressText(t, left)}`,
+    verified: t.direction === 'in' ? 'Saved · verified' : `${t.peerName} has it · verified`,
+    failed: `Failed: ${t.reason ?? 'unknown reason'}`,
+    declined: t.direction === 'in' ? 'Declined' : `${t.reason ?? 'Declined'}`,
+    cancelled: `Cancelled · ${t.reason ?? ''}`,
+  }[t.state];
+  /** @type {HTMLElement[]} */
+  const parts = [title, state];
+  if (active || t.state === 'verified') {
+    const bar = document.createElement('progress');
+    bar.max = t.size || 1;
+    bar.value = t.state === 'verified' ? bar.max : t.done;
+    bar.setAttribute('aria-label', `${t.name}: ${Math.floor((t.done / (t.size || 1)) * 100)}%`);
+    parts.push(bar);
+  }
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  const button = (/** @type {string} */ text, /** @type {string} */ action, /** @type {string} */ label) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = text;
+    b.dataset.action = action;
+    b.setAttribute('aria-label', label);
+    actions.append(b);
+  };
+  if (t.state === 'offered' && t.direction === 'in') {
+    button('Save', 'save', `Save ${t.name}`);
+    button('Decline', 'decline', `Decline ${t.name}`);
+  } else if (['hashing', 'offered', 'sending', 'receiving'].includes(t.state)) {
+    button('Cancel', 'cancel', `Cancel ${t.name}`);
+  }
+  if (actions.children.length) parts.push(actions);
+  return parts;
+}
+
+/** "12.5 MB of 200 MB · 31 MB/s · 6 s left" @param {import('./files.js').TransferView} t @param {number | null} left */
+function progressText(t, left) {
+  const rate = t.bytesPerSecond > 0 ? ` · ${sizeText(Math.round(t.bytesPerSecond))}/s` : '';
+  const eta = left !== null ? ` · ${left < 60 ? `${left} s` : `${Math.ceil(left / 60)} min`} left` : '';
+  return `${sizeText(t.done)} of ${sizeText(t.size)}${rate}${eta}`;
 }
 
 /** @param {import('./chat.js').ChatMessage} m */

@@ -1,0 +1,55 @@
+// @ts-check
+//! Where a received file's bytes go in a browser: the origin's private file system (written to
+//! disk as they come, so memory stays flat whatever the size), or, where that is missing, a Blob
+//! in memory up to a stated limit. The finished file is handed back as a disk-backed File to save.
+
+/** Without the private file system, a received file is held in memory up to this size. */
+export const MEMORY_LIMIT = 512 * 1024 * 1024;
+/** The folder of the private file system that received files are written to. */
+const FOLDER = 'incoming';
+
+/** @typedef {import('./files.js').Sink} Sink */
+
+/**
+ * A place for the bytes of the transfer `id` (`size` bytes).
+ * @param {string} id @param {string} name @param {number} size
+ * @returns {Promise<Sink>}
+ */
+export async function openSink(id, name, size) {
+  const storage = /** @type {StorageManager & {getDirectory?: () => Promise<FileSystemDirectoryHandle>}} */ (navigator.storage);
+  if (typeof storage?.getDirectory === 'function') {
+    const root = await storage.getDirectory();
+    const folder = await root.getDirectoryHandle(FOLDER, { create: true });
+    const handle = await folder.getFileHandle(id, { create: true });
+    const writable = await handle.createWritable();
+    return {
+      write: async (bytes) => { await writable.write(bytes); },
+      close: async () => {
+        await writable.close();
+        return handle.getFile();
+      },
+      abort: async () => {
+        await writable.abort().catch(() => {});
+        await folder.removeEntry(id).catch(() => {});
+      },
+    };
+  }
+  if (size > MEMORY_LIMIT) {
+    throw new Error(`This browser can only receive files up to ${MEMORY_LIMIT / 1024 / 1024} MB (${name} is bigger).`);
+  }
+  /** @type {Uint8Array<ArrayBuffer>[]} */
+  let parts = [];
+  return {
+    write: async (bytes) => { parts.push(bytes.slice()); },
+    close: async () => new Blob(parts),
+    abort: async () => { parts = []; },
+  };
+}
+
+/** Lets go of files received in an earlier visit to the page (they were saved, or never will be). */
+export async function clearReceived() {
+  const storage = /** @type {StorageManager & {getDirectory?: () => Promise<FileSystemDirectoryHandle>}} */ (navigator.storage);
+  if (typeof storage?.getDirectory !== 'function') return;
+  const root = await storage.getDirectory();
+  await root.removeEntry(FOLDER, { recursive: true }).catch(() => {});
+}
