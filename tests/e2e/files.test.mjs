@@ -124,7 +124,11 @@ test('Decline and Cancel from either side are said on both, and nothing is kept'
     for await (const name of /** @type {any} */ (folder).keys()) names.push(name);
     return names;
   });
-  await waitFor(async () => (await kept()).length === 0, 10_000, 'the cancelled files to leave nothing behind');
+  try {
+    await waitFor(async () => (await kept()).length === 0, 10_000, 'the cancelled files to leave nothing behind');
+  } catch (e) {
+    throw new Error(`${e.message}: ${(await kept()).join(', ')}; Bob's transfers: ${await bob.page.locator('#transferList').innerText()}`);
+  }
 });
 
 test('a file on its way while the signaling server restarts arrives whole', async () => {

@@ -18,6 +18,11 @@ export const HIGH_WATER = 4 * 1024 * 1024;
 const HEADER = 12;
 /** The file is read this much at a time (then cut into chunks). */
 const READ = 1024 * 1024;
+/**
+ * Received bytes waiting to be written, at most; beyond it the disk cannot keep up with the
+ * network, and the transfer stops with that reason rather than holding the rest in memory.
+ */
+export const WRITE_BACKLOG = 64 * 1024 * 1024;
 /** Transfers kept in the list (finished ones are let go first). */
 const KEEP = 100;
 
@@ -112,6 +117,8 @@ class Transfer {
     this.mark = { at: 0, done: 0 };
     /** Received chunks written one after another. @type {Promise<void>} */
     this.writing = Promise.resolve();
+    /** Bytes handed to the sink and not yet written. */
+    this.backlog = 0;
   }
 }
 
@@ -226,8 +233,11 @@ export class Files extends EventTarget {
     t.run += 1;
     const sink = t.sink;
     t.sink = null;
-    // What was received of it is let go, after the writes under way.
-    if (sink) t.writing = t.writing.then(() => sink.abort()).catch(() => {});
+    // What was received of it is let go at once; writes still waiting fail, as they should.
+    if (sink) {
+      t.writing = t.writing.catch(() => {});
+      sink.abort().catch((e) => console.warn('hearth: a cancelled file could not be removed', e));
+    }
     this.#set(t, state, reason);
   }
 
@@ -340,9 +350,15 @@ export class Files extends EventTarget {
       this.#stop(t, 'failed', 'More bytes came than the file has.');
       return;
     }
+    if (t.backlog + data.length > WRITE_BACKLOG) {
+      this.#send(t.view.peer, { kind: 'file-cancel', id: t.view.id });
+      this.#stop(t, 'failed', 'This device could not write the file as fast as it came.');
+      return;
+    }
     t.hash?.update(data);
     const sink = t.sink;
-    t.writing = t.writing.then(() => sink?.write(data));
+    t.backlog += data.length;
+    t.writing = t.writing.then(() => sink?.write(data)).finally(() => { t.backlog -= data.length; });
     this.#progress(t, t.view.done + data.length);
     if (t.view.done === t.view.size) this.#finishReceiving(t);
   }
