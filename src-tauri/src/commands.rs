@@ -1,6 +1,7 @@
 //! Commands the UI calls: thin adapters from the webview to the library code.
 
 use crate::address::{self, ServerAddress};
+use crate::downloads::Downloads;
 use crate::error::CommandError;
 use crate::host::{Host, HostInfo};
 use crate::settings::{Loaded, Settings};
@@ -214,4 +215,54 @@ mod tests {
         assert_eq!(err.code, "refused");
         assert!(err.message.contains("refused"), "{}", err.message);
     }
+}
+
+/// Starts receiving a file from a call into the Downloads folder.
+#[tauri::command]
+pub async fn download_begin(
+    downloads: State<'_, Downloads>,
+    id: String,
+    name: String,
+    size: u64,
+) -> Result<(), CommandError> {
+    Ok(downloads.begin(&id, &name, size)?)
+}
+
+/// Appends bytes to a file being received: the request's body is the bytes (raw, not JSON) and
+/// its `id` header names the file.
+#[tauri::command]
+pub async fn download_write(
+    downloads: State<'_, Downloads>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<(), CommandError> {
+    let id = request
+        .headers()
+        .get("id")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| CommandError::new("bad-request", "the id header is missing"))?;
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(CommandError::new(
+            "bad-request",
+            "the bytes must come as a raw body",
+        ));
+    };
+    Ok(downloads.write(id, bytes)?)
+}
+
+/// Every byte of the file is in: it gets its own name in Downloads. Returns its path.
+#[tauri::command]
+pub async fn download_finish(
+    downloads: State<'_, Downloads>,
+    id: String,
+) -> Result<String, CommandError> {
+    Ok(downloads.finish(&id)?.display().to_string())
+}
+
+/// The file is not kept (cancelled or damaged); whether there was one.
+#[tauri::command]
+pub async fn download_abort(
+    downloads: State<'_, Downloads>,
+    id: String,
+) -> Result<bool, CommandError> {
+    Ok(downloads.abort(&id))
 }

@@ -26,6 +26,17 @@ impl From<crate::settings::SettingsError> for CommandError {
     }
 }
 
+impl From<crate::downloads::DownloadError> for CommandError {
+    fn from(e: crate::downloads::DownloadError) -> Self {
+        let code = match e {
+            crate::downloads::DownloadError::TooMany(_) => "busy",
+            crate::downloads::DownloadError::Io { .. } => "disk",
+            _ => "bad-request",
+        };
+        CommandError::new(code, e.to_string())
+    }
+}
+
 impl From<crate::host::HostError> for CommandError {
     fn from(e: crate::host::HostError) -> Self {
         CommandError::new("host", e.to_string())

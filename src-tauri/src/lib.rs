@@ -7,12 +7,14 @@
 //! - `address`: typed server addresses made into URLs.
 //! - `settings`: the settings file, atomic writes, corrupt files kept aside.
 //! - `ice`: ICE servers from settings, environment and `.env`.
+//! - `downloads`: files received in a call, written to the Downloads folder as they come.
 //! - `webview`: WebKitGTK media settings and permission answers.
 //! - `native` (Linux): calls through the native media engine where the webview has no WebRTC.
 //! - `state`, `error`: shared state and the `{code, message}` error.
 
 mod address;
 mod commands;
+mod downloads;
 mod error;
 mod host;
 mod ice;
@@ -39,6 +41,10 @@ macro_rules! handler {
             commands::open_in_browser,
             commands::open_link,
             commands::page_left,
+            commands::download_begin,
+            commands::download_write,
+            commands::download_finish,
+            commands::download_abort,
             $($extra),*
         ]
     };
@@ -51,8 +57,10 @@ const STOP_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long closing waits for the page to hang up and leave the room (`page_left`).
 const PAGE_LEAVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Stops what outlives the page: the embedded server and the native engine's devices.
+/// Stops what outlives the page: the embedded server, the native engine's devices, and files
+/// half received (removed).
 async fn stop_services(handle: &tauri::AppHandle) {
+    handle.state::<downloads::Downloads>().abort_all();
     let stop = async {
         #[cfg(target_os = "linux")]
         handle.state::<native::NativeState>().close().await;
@@ -94,6 +102,13 @@ pub fn run() {
         .setup(|app| {
             let config_dir = app.path().app_config_dir().ok();
             app.manage(state::AppState::new(config_dir));
+            // Received files go to the Downloads folder (the home folder's if there is none).
+            let folder = app
+                .path()
+                .download_dir()
+                .or_else(|_| app.path().home_dir().map(|home| home.join("Downloads")))
+                .unwrap_or_else(|_| std::env::temp_dir());
+            app.manage(downloads::Downloads::new(folder));
             #[cfg(target_os = "linux")]
             app.manage(native::NativeState::default());
             if let Some(window) = app.get_webview_window("main") {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COMMANDS } from '../../ui/js/bridge.js';
+import { COMMANDS, RAW_COMMANDS } from '../../ui/js/bridge.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -20,7 +20,7 @@ function rustFiles(dir) {
 }
 
 /** Parameters the page does not send: what Tauri injects. */
-const INJECTED = /^(State|tauri::State|AppHandle|tauri::AppHandle|Window|tauri::Window|WebviewWindow|tauri::WebviewWindow)\b/;
+const INJECTED = /^(State|tauri::State|AppHandle|tauri::AppHandle|Window|tauri::Window|WebviewWindow|tauri::WebviewWindow|Request|tauri::ipc::Request)\b/;
 
 const camel = (/** @type {string} */ snake) => snake.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 
@@ -58,6 +58,17 @@ test('every command the app registers is in the page\'s table, with the same arg
     assert.deepEqual([...(COMMANDS[name] ?? ['(missing from ui/js/bridge.js)'])], rust.get(name), `arguments of ${name}`);
   }
   for (const name of Object.keys(COMMANDS)) assert.ok(names.has(name), `${name} is in the page's table but the app does not register it`);
+});
+
+test('a raw-body command takes a request and reads the headers the page\'s table names', () => {
+  const sources = rustFiles(path.join(ROOT, 'src-tauri/src')).map((file) => readFileSync(file, 'utf8')).join('\n');
+  for (const [name, headers] of Object.entries(RAW_COMMANDS)) {
+    assert.deepEqual([...COMMANDS[name]], [], `${name} takes no JSON arguments`);
+    const body = new RegExp(`fn ${name}\\b[\\s\\S]*?\\n}`).exec(sources)?.[0] ?? '';
+    assert.match(body, /tauri::ipc::Request/, `${name} takes the raw request`);
+    const read = [...body.matchAll(/\.get\("([\w-]+)"\)/g)].map(([, h]) => h).sort();
+    assert.deepEqual(read, [...headers].sort(), `headers of ${name}`);
+  }
 });
 
 test('no page module calls a command except through the bridge', () => {

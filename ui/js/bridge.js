@@ -16,6 +16,10 @@ export const COMMANDS = /** @type {const} */ ({
   resolve_server: ['input'],
   open_in_browser: ['server?', 'room', 'name'],
   open_link: ['url'],
+  download_begin: ['id', 'name', 'size'],
+  download_write: [],
+  download_finish: ['id'],
+  download_abort: ['id'],
   native_status: [],
   native_devices: [],
   // The capture: camera and microphone, shared by every connection.
@@ -39,6 +43,14 @@ export const COMMANDS = /** @type {const} */ ({
   native_peer_signaling_state: ['connection'],
   native_peer_set_sending: ['connection', 'kind', 'enabled'],
   native_remote_frame: ['connection', 'track?', 'after'],
+});
+
+/**
+ * Commands whose request body is raw bytes (not JSON), with the headers each takes instead of
+ * arguments.
+ */
+export const RAW_COMMANDS = /** @type {const} */ ({
+  download_write: ['id'],
 });
 
 /**
@@ -70,6 +82,25 @@ export function tauri() {
 export async function invoke(command, args) {
   try {
     return await tauri().core.invoke(command, args);
+  } catch (e) {
+    const error = /** @type {Partial<CommandError>} */ (e);
+    const err = new Error(error?.message ?? String(e));
+    /** @type {any} */ (err).code = error?.code ?? 'error';
+    throw err;
+  }
+}
+
+/**
+ * Runs a raw-body command: `bytes` go as they are (no JSON, no base64), the names in `headers`.
+ * @template {keyof typeof RAW_COMMANDS} C
+ * @param {C} command
+ * @param {Uint8Array} bytes
+ * @param {Record<(typeof RAW_COMMANDS)[C][number], string>} headers
+ * @returns {Promise<any>}
+ */
+export async function invokeRaw(command, bytes, headers) {
+  try {
+    return await tauri().core.invoke(command, bytes, { headers });
   } catch (e) {
     const error = /** @type {Partial<CommandError>} */ (e);
     const err = new Error(error?.message ?? String(e));

@@ -12,7 +12,7 @@ import { LABELS, listNames } from './callstate.js';
 import { GroupCall } from './groupcall.js';
 import * as chat from './chat.js';
 import { Files } from './files.js';
-import { openSink } from './filesink.js';
+import { openSink, appSink } from './filesink.js';
 
 /** How often the stats, the pictures' state and who speaks are read. */
 const STATS_EVERY_MS = 1000;
@@ -112,7 +112,7 @@ export class Controller extends EventTarget {
       this.#syncChat();
     });
     this.conversation = new chat.Conversation();
-    this.files = new Files({ channel: (peer) => this.call.filesChannel(peer), openSink });
+    this.files = new Files({ channel: (peer) => this.call.filesChannel(peer), openSink: env.desktop ? appSink(env.desktop.downloads) : openSink });
     this.files.addEventListener('change', () => this.#syncChat());
     this.call.addEventListener('files', (e) => {
       const { from, name, data } = /** @type {CustomEvent} */ (e).detail;

@@ -20,6 +20,12 @@
  *   resolveServer: (input: string) => Promise<ServerAddress>,
  *   openInBrowser: (server: string | null, room: string, name: string) => Promise<string>,
  *   openLink: (url: string) => Promise<void>,
+ *   downloads: {
+ *     begin: (id: string, name: string, size: number) => Promise<void>,
+ *     write: (id: string, bytes: Uint8Array) => Promise<void>,
+ *     finish: (id: string) => Promise<string>,
+ *     abort: (id: string) => Promise<boolean>,
+ *   },
  *   recentServers: () => string[],
  * }} DesktopApi
  *
@@ -42,7 +48,7 @@
  * }} NativeBridge
  */
 
-import { invoke, tauri } from './bridge.js';
+import { invoke, invokeRaw, tauri } from './bridge.js';
 
 /** @returns {Promise<Environment>} */
 export async function detect() {
@@ -117,6 +123,12 @@ async function desktop(params) {
       },
       openInBrowser: (server, room, name) => invoke('open_in_browser', { server, room, name }),
       openLink: (url) => invoke('open_link', { url }),
+      downloads: {
+        begin: (id, name, size) => invoke('download_begin', { id, name, size }),
+        write: (id, bytes) => invokeRaw('download_write', bytes, { id }),
+        finish: (id) => invoke('download_finish', { id }),
+        abort: (id) => invoke('download_abort', { id }),
+      },
       recentServers: () => settings.recentServers,
     },
     native: {

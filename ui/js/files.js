@@ -36,9 +36,9 @@ const KEEP = 100;
  * @typedef {'hashing'|'offered'|'sending'|'receiving'|'verified'|'failed'|'declined'|'cancelled'} TransferState
  * @typedef {{
  *   id: string, direction: 'out'|'in', peer: string, peerName: string, name: string, size: number,
- *   done: number, state: TransferState, reason: string | null, bytesPerSecond: number, saved: Blob | null,
- * }} TransferView
- * @typedef {{write: (bytes: Uint8Array<ArrayBuffer>) => Promise<void>, close: () => Promise<Blob>, abort: () => Promise<void>}} Sink
+ *   done: number, state: TransferState, reason: string | null, bytesPerSecond: number, saved: Blob | string | null,
+ * }} TransferView saved: the received file, to hand to the browser's downloads, or where the app saved it
+ * @typedef {{write: (bytes: Uint8Array<ArrayBuffer>) => Promise<void>, close: () => Promise<Blob | string>, abort: () => Promise<void>}} Sink
  * @typedef {{
  *   channel: (peer: string) => RTCDataChannel | null,
  *   openSink: (id: string, name: string, size: number) => Promise<Sink>,

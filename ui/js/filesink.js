@@ -1,10 +1,13 @@
 // @ts-check
-//! Where a received file's bytes go in a browser: the origin's private file system (written to
-//! disk as they come, so memory stays flat whatever the size), or, where that is missing, a Blob
-//! in memory up to a stated limit. The finished file is handed back as a disk-backed File to save.
+//! Where a received file's bytes go: in the desktop app, the Downloads folder (the app writes
+//! them); in a browser, the origin's private file system (written to disk as they come, so memory
+//! stays flat whatever the size), or, where that is missing, a Blob in memory up to a stated
+//! limit. A browser's finished file is handed back as a disk-backed File to save.
 
 /** Without the private file system, a received file is held in memory up to this size. */
 export const MEMORY_LIMIT = 512 * 1024 * 1024;
+/** Received chunks are gathered into writes of this size: one write per 16 KiB chunk is slow. */
+const WRITE = 1024 * 1024;
 /** The folder of the private file system that received files are written to. */
 const FOLDER = 'incoming';
 
@@ -22,9 +25,23 @@ export async function openSink(id, name, size) {
     const folder = await root.getDirectoryHandle(FOLDER, { create: true });
     const handle = await folder.getFileHandle(id, { create: true });
     const writable = await handle.createWritable();
+    let gathered = new Uint8Array(WRITE);
+    let filled = 0;
+    const flush = async () => {
+      if (!filled) return;
+      const full = gathered.subarray(0, filled);
+      gathered = new Uint8Array(WRITE);
+      filled = 0;
+      await writable.write(full);
+    };
     return {
-      write: async (bytes) => { await writable.write(bytes); },
+      write: async (bytes) => {
+        if (filled + bytes.length > WRITE) await flush();
+        gathered.set(bytes, filled);
+        filled += bytes.length;
+      },
       close: async () => {
+        await flush();
         await writable.close();
         return handle.getFile();
       },
@@ -43,6 +60,39 @@ export async function openSink(id, name, size) {
     write: async (bytes) => { parts.push(bytes.slice()); },
     close: async () => new Blob(parts),
     abort: async () => { parts = []; },
+  };
+}
+
+/**
+ * The desktop app's place for received bytes: its Downloads folder, written by the app in
+ * writes of up to 1 MiB. The finished file's path is handed back.
+ * @param {NonNullable<import('./env.js').Environment['desktop']>['downloads']} downloads
+ * @returns {(id: string, name: string, size: number) => Promise<Sink>}
+ */
+export function appSink(downloads) {
+  return async (id, name, size) => {
+    await downloads.begin(id, name, size);
+    let gathered = new Uint8Array(WRITE);
+    let filled = 0;
+    const flush = async () => {
+      if (!filled) return;
+      const full = gathered.subarray(0, filled);
+      gathered = new Uint8Array(WRITE);
+      filled = 0;
+      await downloads.write(id, full);
+    };
+    return {
+      write: async (bytes) => {
+        if (filled + bytes.length > WRITE) await flush();
+        gathered.set(bytes, filled);
+        filled += bytes.length;
+      },
+      close: async () => {
+        await flush();
+        return downloads.finish(id);
+      },
+      abort: async () => { await downloads.abort(id); },
+    };
   };
 }
 

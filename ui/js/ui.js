@@ -411,7 +411,7 @@ export class Page {
       if (item.dataset.drawn === drawn) continue;
       item.dataset.drawn = drawn;
       item.replaceChildren(...transferParts(t));
-      if (t.state === 'verified' && t.direction === 'in' && t.saved && !this.downloaded.has(t.id)) {
+      if (t.state === 'verified' && t.direction === 'in' && t.saved instanceof Blob && !this.downloaded.has(t.id)) {
         this.downloaded.add(t.id);
         download(t.saved, t.name);
       }
@@ -568,7 +568,7 @@ function transferParts(t) {
     offered: t.direction === 'in' ? 'Wants to send you this file' : `Waiting for ${t.peerName} to accept`,
     sending: `Sending · ${progressText(t, left)}`,
     receiving: `Receiving · ${progressText(t, left)}`,
-    verified: t.direction === 'in' ? 'Saved · verified' : `${t.peerName} has it · verified`,
+    verified: t.direction === 'in' ? (typeof t.saved === 'string' ? `Saved to ${t.saved} · verified` : 'Saved · verified') : `${t.peerName} has it · verified`,
     failed: `Failed: ${t.reason ?? 'unknown reason'}`,
     declined: t.direction === 'in' ? 'Declined' : `${t.reason ?? 'Declined'}`,
     cancelled: `Cancelled · ${t.reason ?? ''}`,
