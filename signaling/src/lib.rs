@@ -7,6 +7,8 @@
 //! - [`protocol`]: the wire messages, as serde types (catalogue in `docs/PROTOCOL.md`).
 //! - [`ice`]: STUN/TURN configuration from the environment, TURN REST credentials.
 //! - [`config`]: limits and policy handed to [`serve`].
+//! - [`auth`]: invite tokens (HS256 JWTs) for a public server.
+//! - [`metrics`]: Prometheus metrics, served on their own listener by [`serve_metrics`].
 //! - `server`: the accept loop: HTTP timeouts, the cap on open TCP connections, shutdown with a
 //!   deadline, the open-file limit.
 //! - `slots`: room for client sockets: descriptors, the HTTP connection cap and its evictions.
@@ -14,9 +16,11 @@
 //! - `session`: one task per connection, enforcing the limits.
 //! - `rooms`: the room registry and non-blocking delivery.
 
+pub mod auth;
 pub mod config;
 mod http;
 pub mod ice;
+pub mod metrics;
 pub mod protocol;
 mod rate;
 mod rooms;
@@ -25,9 +29,11 @@ mod session;
 mod slots;
 mod state;
 
+pub use auth::Auth;
 pub use config::{Config, Limits};
 pub use http::{DESKTOP_ORIGINS, LOOPBACK_HOSTS};
 pub use ice::{IceConfig, IceConfigError, IceServer};
+pub use metrics::{serve_metrics, Metrics};
 pub use server::{raise_open_file_limit, RESERVED_DESCRIPTORS};
 
 use std::future::Future;

@@ -311,6 +311,12 @@ impl Rooms {
     pub fn room_count(&self) -> usize {
         self.lock().len()
     }
+
+    /// Rooms with at least one peer, and peers in them.
+    pub fn counts(&self) -> (usize, usize) {
+        let rooms = self.lock();
+        (rooms.len(), rooms.values().map(Vec::len).sum())
+    }
 }
 
 #[cfg(test)]
