@@ -4,6 +4,7 @@
 use crate::auth::Auth;
 use crate::ice::IceConfig;
 use crate::metrics::Metrics;
+use crate::redis_store::RedisConfig;
 use std::time::Duration;
 
 /// The server's configuration. `Config::default()` is what the standalone binary uses without flags.
@@ -33,6 +34,8 @@ pub struct Config {
     pub auth: Option<Auth>,
     /// Where the server counts what it does; serve them with [`crate::serve_metrics`].
     pub metrics: Metrics,
+    /// Share rooms with other instances through this Redis; None: rooms live in this process.
+    pub redis: Option<RedisConfig>,
 }
 
 impl Default for Config {
@@ -47,6 +50,7 @@ impl Default for Config {
             only_rooms: None,
             auth: None,
             metrics: Metrics::new(),
+            redis: None,
         }
     }
 }

@@ -91,6 +91,11 @@ struct Args {
     /// naming another host get 403 (DNS-rebinding protection). Without it any host is accepted.
     #[arg(long, env = "PUBLIC_HOSTS", value_delimiter = ',')]
     public_host: Vec<String>,
+    /// Share rooms with other instances through this Redis (redis://[:password@]host[:port][/db]):
+    /// people connected to different instances meet in one room. Without it rooms live in this
+    /// process. Prefer the REDIS_URL variable when the URL carries a password.
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
     /// Behind a reverse proxy: take the client address from X-Forwarded-For and the host from
     /// X-Forwarded-Host.
     #[arg(long, env = "TRUST_PROXY")]
@@ -239,6 +244,12 @@ async fn main() -> anyhow::Result<()> {
         only_rooms: None,
         auth,
         metrics: signaling::Metrics::new(),
+        redis: args
+            .redis_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(signaling::RedisConfig::new),
     };
 
     if config.allowed_hosts.is_empty() {

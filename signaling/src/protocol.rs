@@ -175,6 +175,9 @@ pub enum ErrorCode {
     /// expired, not signed by this server, or for another room. The third on one connection
     /// closes it (1008).
     Unauthorized,
+    /// The servers' shared store (Redis) cannot be reached: a `join` cannot be admitted, or a
+    /// signal for someone connected to another server cannot be passed on. Try again shortly.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -193,6 +196,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate-limited",
             ErrorCode::JoinTimeout => "join-timeout",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 }
@@ -459,6 +463,7 @@ mod tests {
             RateLimited,
             JoinTimeout,
             Unauthorized,
+            Unavailable,
         ] {
             let wire = serde_json::to_string(&code).expect("serialise");
             assert_eq!(wire, format!("\"{}\"", code.as_str()));

@@ -8,7 +8,9 @@ use crate::rate::RateLimit;
 use crate::rooms::{JoinError, Outbox, Outgoing, Queued, RelayError};
 use crate::server::Activity;
 use crate::state::AppState;
+use crate::store::{JoinRequest, RoomStore};
 use axum::extract::ws::Message;
+use axum::extract::ws::Utf8Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -209,7 +211,7 @@ pub(crate) async fn run<S, E>(
                             let msg = format!("The message has {} bytes; the limit is {}. It was not processed.", text.len(), limits.max_message_bytes);
                             session.error(ErrorCode::TooLarge, &msg);
                         } else {
-                            match session.handle(text.as_str(), last_heard) {
+                            match session.handle(text.as_str(), last_heard).await {
                                 Handled::Done => {}
                                 Handled::OutOfRoom => {
                                     join_deadline = tokio::time::Instant::now() + limits.join_timeout;
@@ -229,7 +231,7 @@ pub(crate) async fn run<S, E>(
         }
     };
 
-    session.leave_room();
+    session.leave_room().await;
     metrics.disconnected(end.label());
     tracing::debug!(%client, reason = ?end, "disconnected");
     let close = match end {
@@ -428,7 +430,7 @@ impl Session<'_> {
     }
 
     /// Acts on one text frame, read at `arrived`.
-    fn handle(&mut self, text: &str, arrived: Instant) -> Handled {
+    async fn handle(&mut self, text: &str, arrived: Instant) -> Handled {
         let msg = match ClientMessage::parse(text) {
             Ok(msg) => msg,
             Err(e) => {
@@ -441,13 +443,13 @@ impl Session<'_> {
                 self.send(&ServerMessage::Pong);
                 Handled::Done
             }
-            ClientMessage::Join { room, name, token } => self.join(room, name, token),
+            ClientMessage::Join { room, name, token } => self.join(room, name, token).await,
             ClientMessage::Leave => {
                 if self.membership.is_none() {
                     self.error(ErrorCode::NotJoined, "You are not in a room.");
                     return Handled::Done;
                 }
-                self.leave_room();
+                self.leave_room().await;
                 Handled::OutOfRoom
             }
             ClientMessage::Signal { to, data } => {
@@ -459,12 +461,18 @@ impl Session<'_> {
                 let relayed = self
                     .state
                     .rooms
-                    .relay(&m.room, &m.id, to.as_ref(), frame.into());
+                    .relay(&m.room, &m.id, to.as_ref(), frame.into())
+                    .await;
                 match relayed {
                     Ok(()) => self.state.config.metrics.relayed(arrived.elapsed()),
                     Err(RelayError::UnknownPeer) => self.error(
                         ErrorCode::UnknownPeer,
                         "No peer with that id is in your room.",
+                    ),
+                    Err(RelayError::Unavailable) => self.error(
+                        ErrorCode::Unavailable,
+                        "The message could not be passed on: the servers cannot reach each other \
+                         just now. Try again shortly.",
                     ),
                 }
                 Handled::Done
@@ -472,7 +480,7 @@ impl Session<'_> {
         }
     }
 
-    fn join(&mut self, room: String, name: String, token: Option<String>) -> Handled {
+    async fn join(&mut self, room: String, name: String, token: Option<String>) -> Handled {
         if let Some(m) = &self.membership {
             let msg = format!("You are already in room {:?}; leave it first.", m.room);
             self.error(ErrorCode::AlreadyJoined, &msg);
@@ -519,7 +527,7 @@ impl Session<'_> {
             .config
             .ice
             .ice_servers(SystemTime::now(), id.as_str());
-        let welcome = |peers| {
+        let welcome = |peers| -> Utf8Bytes {
             ServerMessage::Welcome {
                 id: &id,
                 room: &room,
@@ -529,11 +537,15 @@ impl Session<'_> {
             .to_json()
             .into()
         };
-        match self
-            .state
-            .rooms
-            .join(&room, &id, &name, self.outbox.clone(), max, welcome)
-        {
+        let request = JoinRequest {
+            room: &room,
+            id: &id,
+            name: &name,
+            outbox: self.outbox.clone(),
+            max_peers: max,
+            welcome: Box::new(welcome),
+        };
+        match self.state.rooms.join(request).await {
             Ok(()) => {
                 tracing::info!(client = %self.client, %room, peer = %id, "joined");
                 self.membership = Some(Membership { room, id });
@@ -546,6 +558,14 @@ impl Session<'_> {
                 self.error(ErrorCode::RoomFull, &msg);
                 Handled::OutOfRoom
             }
+            Err(JoinError::Unavailable) => {
+                self.error(
+                    ErrorCode::Unavailable,
+                    "The server cannot admit anyone just now: it has lost touch with the store it \
+                     shares with the other servers. Try again in a few seconds.",
+                );
+                Handled::OutOfRoom
+            }
         }
     }
 
@@ -555,9 +575,9 @@ impl Session<'_> {
         self.state.config.metrics.set_rooms(rooms, people);
     }
 
-    fn leave_room(&mut self) {
+    async fn leave_room(&mut self) {
         if let Some(m) = self.membership.take() {
-            self.state.rooms.leave(&m.room, &m.id);
+            self.state.rooms.leave(&m.room, &m.id).await;
             self.count_rooms();
             tracing::info!(client = %self.client, room = %m.room, peer = %m.id, "left");
         }

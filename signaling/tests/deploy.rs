@@ -35,7 +35,10 @@ fn systemd_accepts_the_unit() {
         .output()
         .expect("systemd-analyze (the setup installs systemd)");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "systemd-analyze verify failed:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed:\n{stderr}"
+    );
     assert!(
         !stderr.contains("hearth-signaling.service"),
         "systemd-analyze verify had remarks about the unit:\n{stderr}"
