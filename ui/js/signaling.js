@@ -13,7 +13,7 @@ import { inviteToken } from './env.js';
  * @typedef {{type:'signal', from:string, data:unknown}} SignalMessage
  * @typedef {{type:'pong'}} PongMessage
  * @typedef {'bad-message'|'not-joined'|'already-joined'|'bad-room'|'bad-name'|'room-full'|'unknown-room'|'unknown-peer'|
- *   'too-large'|'rate-limited'|'join-timeout'|'unauthorized'} ErrorCode
+ *   'too-large'|'rate-limited'|'join-timeout'|'unauthorized'|'unavailable'} ErrorCode
  * @typedef {{type:'error', code:ErrorCode, message:string, refused?:number}} ErrorMessage `refused`: with
  *   `rate-limited`, how many messages of the burst were refused (one reply per burst)
  * @typedef {WelcomeMessage|PeerJoinedMessage|PeerLeftMessage|SignalMessage|PongMessage|ErrorMessage} ServerMessage
@@ -193,6 +193,16 @@ export class SignalingClient extends EventTarget {
     this.retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
+  /** Sends the join again after the next backoff delay, on the connection we have. */
+  #retryJoin() {
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (this.wanted && this.state !== 'joined') this.#sendRaw(this.#joinMessage());
+    }, base / 2 + Math.random() * base / 2);
+  }
+
   /** @param {unknown} raw */
   #receive(raw) {
     /** @type {ServerMessage} */
@@ -224,6 +234,9 @@ export class SignalingClient extends EventTarget {
         if (['room-full', 'unknown-room', 'bad-room', 'bad-name', 'unauthorized'].includes(msg.code)) {
           // Joining cannot succeed by retrying; stop trying.
           this.wanted = null;
+        } else if (msg.code === 'unavailable' && this.wanted && this.state !== 'joined') {
+          // The server cannot admit anyone for now (it lost its shared store): ask again later.
+          this.#retryJoin();
         }
         this.dispatchEvent(new CustomEvent('server-error', { detail: msg }));
         break;
