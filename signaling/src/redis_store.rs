@@ -655,7 +655,10 @@ impl Shared {
         if was_alive == 0 || self.unsynced.load(Ordering::Acquire) {
             // Cleared first: a failure during the resync sets it again.
             self.unsynced.store(false, Ordering::Release);
-            if let Err(e) = self.resync().await {
+            // With its heartbeat still there, Redis kept everyone's entries: what this instance
+            // missed while it was not subscribed can be read back. After a Redis restart the
+            // other instances are still registering again, and their `J`s will say who is back.
+            if let Err(e) = self.resync(was_alive == 1).await {
                 self.unsynced.store(true, Ordering::Release);
                 return Err(e);
             }
@@ -682,7 +685,7 @@ impl Shared {
     /// After an outage: every peer here registered again (telling the others only of those they
     /// had been told were gone), the leaves Redis missed told to every instance, and entries for
     /// peers no longer here removed.
-    async fn resync(&self) -> Result<(), StoreError> {
+    async fn resync(&self, refresh: bool) -> Result<(), StoreError> {
         let here = self.local.members();
         for (room, id, name) in &here {
             self.run_join(room, id, name, usize::MAX).await?;
@@ -725,10 +728,73 @@ impl Shared {
                 self.run_leave(room, &key.1, &self.instance).await?;
             }
         }
+        if refresh {
+            let rooms: HashSet<String> = here.iter().map(|(room, _)| room.clone()).collect();
+            self.refresh(rooms.into_iter().collect()).await?;
+        }
         tracing::info!(
             peers = here.len(),
             "registered this instance's peers in Redis again"
         );
+        Ok(())
+    }
+
+    /// Reads the members of `rooms` back from Redis and tells the people here of those who
+    /// came or went while this instance was not listening.
+    async fn refresh(&self, rooms: Vec<String>) -> Result<(), StoreError> {
+        if rooms.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for room in &rooms {
+            pipe.hgetall(room_key(room));
+        }
+        let mut conn = self.conn.clone();
+        let answers: Vec<HashMap<String, String>> =
+            self.call("refresh", pipe.query_async(&mut conn)).await?;
+        let mut remote = lock(&self.remote);
+        for (room, fields) in rooms.iter().zip(answers) {
+            let Some(record) = remote.get_mut(room) else {
+                continue;
+            };
+            let mut now = HashMap::new();
+            for (id, value) in fields {
+                let mut parts = value.splitn(3, '\t');
+                let (Some(instance), _, Some(name)) = (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                if instance != self.instance {
+                    now.insert(
+                        PeerId::from(id.as_str()),
+                        (instance.to_owned(), name.to_owned()),
+                    );
+                }
+            }
+            let gone: Vec<PeerId> = record
+                .members
+                .keys()
+                .filter(|id| !now.contains_key(*id))
+                .cloned()
+                .collect();
+            for id in gone {
+                record.members.remove(&id);
+                let left = ServerMessage::PeerLeft { id: &id }.to_json();
+                self.local.broadcast(room, None, &left.into());
+                record.gone.insert(id);
+            }
+            for (id, (instance, name)) in now {
+                if record.members.contains_key(&id) || record.gone.contains(&id) {
+                    continue;
+                }
+                record.members.insert(id.clone(), instance);
+                let joined = ServerMessage::PeerJoined {
+                    peer: PeerInfo { id, name },
+                }
+                .to_json();
+                self.local.broadcast(room, None, &joined.into());
+            }
+        }
         Ok(())
     }
 }
