@@ -200,8 +200,14 @@ fn query_token(uri: &Uri) -> Option<&str> {
         .find_map(|pair| pair.strip_prefix("token="))
 }
 
+/// `{"status":"ok","rooms":N}`, and with Redis `"redis":"ok"` or `"unavailable"` (joins are
+/// refused then, so a balancer may prefer other instances).
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "rooms": state.rooms.room_count() }))
+    let mut health = serde_json::json!({ "status": "ok", "rooms": state.rooms.room_count() });
+    if let Some(ok) = state.rooms.shared_ok() {
+        health["redis"] = serde_json::json!(if ok { "ok" } else { "unavailable" });
+    }
+    Json(health)
 }
 
 async fn ui_file(uri: Uri) -> Response {

@@ -289,6 +289,11 @@ impl RedisRooms {
         Ok(RedisRooms(shared))
     }
 
+    /// Whether joins can be admitted: subscribed, and the last command answered.
+    pub fn healthy(&self) -> bool {
+        self.0.healthy()
+    }
+
     /// Stops the background tasks and removes this instance from Redis at once, rather than
     /// leaving the others to find it dead. Its peers have left by now.
     pub async fn close(&self) {

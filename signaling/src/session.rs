@@ -505,7 +505,7 @@ impl Session<'_> {
                 Err(e) => {
                     self.error(ErrorCode::Unauthorized, &e.to_string());
                     self.unauthorized += 1;
-                    tracing::info!(client = %self.client, %room, reason = %e, "refused a join");
+                    tracing::debug!(client = %self.client, %room, reason = %e, "refused a join");
                     if self.unauthorized >= MAX_UNAUTHORIZED {
                         return Handled::Close(End::Unauthorized);
                     }

@@ -112,6 +112,14 @@ impl Store {
         self.counts().0
     }
 
+    /// Whether the shared store answers: None without one.
+    pub fn shared_ok(&self) -> Option<bool> {
+        match self {
+            Store::Memory(_) => None,
+            Store::Redis(rooms) => Some(rooms.healthy()),
+        }
+    }
+
     /// Called once every session has ended: a shared store says this instance is gone.
     pub async fn close(&self) {
         if let Store::Redis(rooms) = self {

@@ -324,6 +324,7 @@ async fn losing_redis_refuses_joins_keeps_calls_and_recovers() {
     bob.recv_type("peer-joined").await;
     let (ada_id, bob_id) = (common::id(&ada_welcome), common::id(&bob_welcome));
 
+    assert_eq!(a.health().await["redis"], "ok");
     redis.kill();
 
     // New joins are refused at once, with a reason, and the connection stays usable.
@@ -342,6 +343,7 @@ async fn losing_redis_refuses_joins_keeps_calls_and_recovers() {
             "still admitted: {reply}"
         );
     }
+    assert_eq!(a.health().await["redis"], "unavailable");
     // People on the same instance keep talking.
     ada.send(json!({"type": "signal", "to": bob_id, "data": "still here"}))
         .await;
