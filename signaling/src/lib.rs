@@ -17,7 +17,7 @@
 //! - `store`: the room store's interface, with two implementations: `rooms`, in this process, and
 //!   `redis_store`, shared by several instances through Redis.
 //! - `rooms`: the room registry of this process and non-blocking delivery.
-//! - `redis_store`: membership, relay between instances, heartbeats and outages with Redis.
+//! - [`redis_store`]: membership, relay between instances, heartbeats and outages with Redis.
 
 pub mod auth;
 pub mod config;
@@ -60,6 +60,10 @@ pub enum ServeError {
 ///
 /// The connection caps are lowered to fit the process's open-file limit (see
 /// [`raise_open_file_limit`]).
+///
+/// With [`Config::redis`] set, rooms are shared with the other instances using that Redis: it
+/// is reached and this instance registered before the listener is served, or [`ServeError::Redis`]
+/// says why not; when `serve` returns, the instance has removed itself from Redis.
 pub async fn serve(
     listener: TcpListener,
     mut config: Config,
