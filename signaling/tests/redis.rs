@@ -52,6 +52,16 @@ impl Redis {
         self.child = Some(child);
     }
 
+    /// Stops (SIGSTOP) or resumes (SIGCONT) it: a Redis that holds everything but answers nothing.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
     /// Kills it: everything it held is gone.
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -413,4 +423,43 @@ async fn an_instance_that_stops_sends_its_people_to_the_others() {
     let (_bob, again) = join(&a, "kitchen", "Bob").await;
     assert_eq!(again["peers"][0]["name"], "Ada");
     assert_eq!(ada.recv_type("peer-joined").await["peer"]["name"], "Bob");
+}
+
+#[tokio::test]
+async fn a_leave_redis_did_not_answer_is_told_when_it_does() {
+    let redis = Redis::start();
+    let a = instance(&redis).await;
+    let b_metrics = Metrics::new();
+    let b = Server::with(Config {
+        redis: Some(shared(&redis)),
+        metrics: b_metrics.clone(),
+        ..Config::default()
+    })
+    .await;
+    let (mut ada, _) = join(&a, "kitchen", "Ada").await;
+    let (bob, bob_welcome) = join(&b, "kitchen", "Bob").await;
+    ada.recv_type("peer-joined").await;
+
+    // Redis stops answering (its keys stay) while Bob leaves: his instance's leave times out.
+    redis.signal("-STOP");
+    drop(bob);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !b_metrics
+        .render()
+        .contains(r#"hearth_redis_errors_total{op="leave"} 1"#)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Bob's leave never tried Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    redis.signal("-CONT");
+
+    // Once Redis answers, Bob's instance tells the others, and Ada hears it once.
+    let left = recv_within(&mut ada, Duration::from_secs(10)).await;
+    assert_eq!(left["type"], "peer-left", "{left}");
+    assert_eq!(left["id"], common::id(&bob_welcome));
+    assert_eq!(members_in_redis(&redis, "kitchen").await, 1);
+    ada.assert_usable().await;
 }
