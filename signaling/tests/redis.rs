@@ -460,6 +460,14 @@ async fn a_leave_redis_did_not_answer_is_told_when_it_does() {
     let left = recv_within(&mut ada, Duration::from_secs(10)).await;
     assert_eq!(left["type"], "peer-left", "{left}");
     assert_eq!(left["id"], common::id(&bob_welcome));
-    assert_eq!(members_in_redis(&redis, "kitchen").await, 1);
+    // And removes him from Redis.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while members_in_redis(&redis, "kitchen").await != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Bob is still in Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     ada.assert_usable().await;
 }
