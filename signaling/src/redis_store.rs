@@ -295,17 +295,22 @@ impl RedisRooms {
     }
 
     /// Stops the background tasks and removes this instance from Redis at once, rather than
-    /// leaving the others to find it dead. Its peers have left by now.
+    /// leaving the others to find it dead: its heartbeat goes, then the sweep any survivor would
+    /// run removes whatever of its peers Redis still lists (leaves it could not make) and tells
+    /// their rooms. Its peers have left by now.
     pub async fn close(&self) {
         let s = &self.0;
         s.stop.cancel();
         let mut conn = s.conn.clone();
-        let mut pipe = redis::pipe();
-        pipe.del(alive_key(&s.instance))
-            .ignore()
-            .srem(INSTANCES, &s.instance)
-            .ignore();
-        let forget = pipe.query_async::<()>(&mut conn);
+        let mut sweep = s.scripts.sweep.prepare_invoke();
+        sweep.arg(&s.instance);
+        let forget = async {
+            redis::cmd("DEL")
+                .arg(alive_key(&s.instance))
+                .query_async::<()>(&mut conn)
+                .await?;
+            sweep.invoke_async::<i64>(&mut conn).await
+        };
         if let Err(e) = s.call("close", forget).await {
             tracing::warn!(error = %e, "could not remove this instance from Redis; the others will");
         }

@@ -288,6 +288,20 @@ async fn recv_within(client: &mut Client, limit: Duration) -> Value {
     }
 }
 
+/// Instances registered in Redis.
+async fn instances_in_redis(redis: &Redis) -> usize {
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    redis::cmd("SCARD")
+        .arg("hearth:instances")
+        .query_async(&mut conn)
+        .await
+        .expect("SCARD")
+}
+
 /// People in `room` as Redis holds it.
 async fn members_in_redis(redis: &Redis, room: &str) -> usize {
     let client = redis::Client::open(redis.url()).expect("client");
@@ -412,7 +426,10 @@ async fn an_instance_that_stops_sends_its_people_to_the_others() {
     let (mut bob, bob_welcome) = join(&b, "kitchen", "Bob").await;
     ada.recv_type("peer-joined").await;
 
+    assert_eq!(instances_in_redis(&redis).await, 2);
     b.stop().await;
+    // It has removed itself: nobody waits for its heartbeat to expire.
+    assert_eq!(instances_in_redis(&redis).await, 1);
     let close = bob.recv_close().await.expect("a close frame");
     assert_eq!(u16::from(close.code), 1001);
     assert_eq!(
