@@ -94,7 +94,7 @@ struct Args {
     /// Share rooms with other instances through this Redis (redis://[:password@]host[:port][/db]):
     /// people connected to different instances meet in one room. Without it rooms live in this
     /// process. Prefer the REDIS_URL variable when the URL carries a password.
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     redis_url: Option<String>,
     /// Behind a reverse proxy: take the client address from X-Forwarded-For and the host from
     /// X-Forwarded-Host.
