@@ -453,6 +453,53 @@ mod tests {
     }
 
     #[test]
+    fn a_peer_admitted_elsewhere_is_welcomed_with_the_list_given() {
+        let rooms = Rooms::default();
+        let (a, mut a_rx) = outbox(8);
+        let (b, mut b_rx) = outbox(8);
+        let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
+        rooms.join("r", &ida, "Ada", a, 2, welcome).expect("join");
+        a_rx.try_recv();
+        // Bob is admitted by the shared store, which also knows of Cy on another instance; the
+        // room's limit here does not apply.
+        let listed = vec![
+            PeerInfo {
+                id: PeerId::from("c"),
+                name: "Cy".into(),
+            },
+            PeerInfo {
+                id: ida.clone(),
+                name: "Ada".into(),
+            },
+        ];
+        rooms.join_listed("r", &idb, "Bob", b, listed, welcome);
+        assert_eq!(
+            text(b_rx.try_recv()),
+            r#"[{"id":"c","name":"Cy"},{"id":"a","name":"Ada"}]"#
+        );
+        assert_eq!(
+            text(a_rx.try_recv()),
+            r#"{"type":"peer-joined","peer":{"id":"b","name":"Bob"}}"#
+        );
+        assert!(rooms.contains("r", &idb) && !rooms.contains("r", &PeerId::from("c")));
+        assert!(rooms.deliver("r", &idb, "to bob".into()));
+        assert!(!rooms.deliver("r", &PeerId::from("c"), "to cy".into()));
+        assert_eq!(text(b_rx.try_recv()), "to bob");
+        rooms.broadcast("r", Some(&ida), &"all but ada".into());
+        assert_eq!(text(b_rx.try_recv()), "all but ada");
+        assert!(a_rx.try_recv().is_none());
+        let mut members = rooms.members();
+        members.sort_by(|x, y| x.1.as_str().cmp(y.1.as_str()));
+        assert_eq!(
+            members,
+            vec![
+                ("r".to_owned(), ida, "Ada".to_owned()),
+                ("r".to_owned(), idb, "Bob".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
     fn a_full_outbox_kicks_its_owner_and_spares_the_sender() {
         let rooms = Rooms::default();
         let (a, _a_rx) = outbox(8);
