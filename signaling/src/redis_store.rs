@@ -50,7 +50,8 @@ use tokio_util::sync::CancellationToken;
 /// Where the shared store is and how the instance keeps in touch with it.
 #[derive(Clone)]
 pub struct RedisConfig {
-    /// `redis://[:password@]host[:port][/db]` (or `rediss://`).
+    /// `redis://[:password@]host[:port][/db]`: plain TCP (this build has no TLS for Redis), so
+    /// keep Redis on loopback or a private network. Redis 6.2 or newer (`SET ... GET`).
     pub url: String,
     /// How often the instance says it is alive and looks for dead instances.
     pub heartbeat: Duration,
