@@ -30,6 +30,8 @@ struct Inner {
     relay_latency: Histogram,
     redis: IntCounterVec,
     redis_errors: IntCounterVec,
+    redis_up: IntGauge,
+    redis_up_registered: std::sync::OnceLock<()>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -101,6 +103,11 @@ impl Metrics {
             ),
             &["op"],
         );
+        let redis_up = IntGauge::new(
+            "hearth_redis_up",
+            "1 while this instance shares rooms through Redis and can admit joins, 0 while it \
+             cannot reach Redis; absent without Redis.",
+        );
         let inner = (|| -> prometheus::Result<Inner> {
             let inner = Inner {
                 registry,
@@ -113,6 +120,8 @@ impl Metrics {
                 relay_latency: relay_latency?,
                 redis: redis?,
                 redis_errors: redis_errors?,
+                redis_up: redis_up?,
+                redis_up_registered: std::sync::OnceLock::new(),
             };
             let r = &inner.registry;
             r.register(Box::new(inner.connections.clone()))?;
@@ -163,6 +172,18 @@ impl Metrics {
 
     pub(crate) fn disconnected(&self, reason: &str) {
         self.0.disconnects.with_label_values(&[reason]).inc();
+    }
+
+    /// Whether the shared store can admit joins; registers `hearth_redis_up` the first time, so
+    /// that a server without Redis does not report it.
+    pub(crate) fn redis_up(&self, up: bool) {
+        let gauge = &self.0.redis_up;
+        if self.0.redis_up_registered.set(()).is_ok() {
+            if let Err(e) = self.0.registry.register(Box::new(gauge.clone())) {
+                tracing::error!(error = %e, "could not register hearth_redis_up");
+            }
+        }
+        gauge.set(i64::from(up));
     }
 
     pub(crate) fn redis_round_trip(&self, op: &str, ok: bool) {

@@ -469,6 +469,7 @@ impl Shared {
                 }
             }
         }
+        self.metrics.redis_up(self.healthy());
         result
     }
 
@@ -530,6 +531,7 @@ impl Shared {
         .await?;
         self.metrics.redis_round_trip("subscribe", true);
         self.subscribed.store(true, Ordering::Release);
+        self.metrics.redis_up(self.healthy());
         Ok(pubsub)
     }
 
@@ -551,6 +553,7 @@ impl Shared {
                     }
                 }
                 self.subscribed.store(false, Ordering::Release);
+                self.metrics.redis_up(false);
                 self.unsynced.store(true, Ordering::Release);
                 tracing::warn!("lost the Redis subscription; joins are refused until it is back");
             }

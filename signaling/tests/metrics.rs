@@ -67,6 +67,10 @@ async fn counters_and_gauges_follow_what_clients_do() {
     let (server, url) = server_with_metrics().await;
     let before = scrape(&url).await;
     assert_eq!(sample(&before, "hearth_connections"), 0.0);
+    assert!(
+        !before.contains("hearth_redis_up"),
+        "no Redis, no Redis gauge"
+    );
     assert_eq!(sample(&before, "hearth_messages_relayed_total"), 0.0);
 
     let (mut ada, _) = server.joined("kitchen", "Ada").await;

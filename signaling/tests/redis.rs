@@ -339,7 +339,14 @@ async fn a_killed_instance_leaves_no_ghosts() {
 #[tokio::test]
 async fn losing_redis_refuses_joins_keeps_calls_and_recovers() {
     let mut redis = Redis::start();
-    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let a_metrics = Metrics::new();
+    let a = Server::with(Config {
+        redis: Some(shared(&redis)),
+        metrics: a_metrics.clone(),
+        ..Config::default()
+    })
+    .await;
+    let b = instance(&redis).await;
     let (mut ada, ada_welcome) = join(&a, "kitchen", "Ada").await;
     let (mut bob, bob_welcome) = join(&a, "kitchen", "Bob").await;
     let (mut cy, cy_welcome) = join(&b, "kitchen", "Cy").await;
@@ -349,6 +356,7 @@ async fn losing_redis_refuses_joins_keeps_calls_and_recovers() {
     let (ada_id, bob_id) = (common::id(&ada_welcome), common::id(&bob_welcome));
 
     assert_eq!(a.health().await["redis"], "ok");
+    assert!(a_metrics.render().contains("hearth_redis_up 1"));
     redis.kill();
 
     // New joins are refused at once, with a reason, and the connection stays usable.
@@ -368,6 +376,7 @@ async fn losing_redis_refuses_joins_keeps_calls_and_recovers() {
         );
     }
     assert_eq!(a.health().await["redis"], "unavailable");
+    assert!(a_metrics.render().contains("hearth_redis_up 0"));
     // People on the same instance keep talking.
     ada.send(json!({"type": "signal", "to": bob_id, "data": "still here"}))
         .await;
@@ -404,6 +413,7 @@ async fn losing_redis_refuses_joins_keeps_calls_and_recovers() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    assert!(a_metrics.render().contains("hearth_redis_up 1"));
     let mut listed = ids(&eve_welcome);
     listed.sort();
     let mut want = vec![ada_id.clone(), bob_id.clone(), common::id(&cy_welcome)];
