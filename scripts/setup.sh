@@ -26,6 +26,8 @@ DEB_PACKAGES=(
   "debootstrap       a clean Debian 12 to install the .deb into, in the packaging test"
   "coturn            a real TURN server for the native engine's relayed-call test"
   "iproute2          the network namespace that test makes (ip link, ip addr)"
+  "redis-server      the signaling server's shared room store, started per test on a free port"
+  "systemd           systemd-analyze verifies the signaling server's unit file in deploy/"
 )
 
 need_cmd() {

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use hearth_bench::client::Connector;
 use hearth_bench::relay::{Pace, Relay, RelayConfig};
-use hearth_bench::server::{cpu_secs, BenchLimits, Server, ServerKind};
+use hearth_bench::server::{cpu_secs, BenchLimits, Redis, Server, ServerKind};
 use hearth_bench::{idle, slow, stalled, storm};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +43,10 @@ struct Common {
     /// Loopback source addresses to spread client connections over (127.0.0.2 and up).
     #[arg(long, global = true, default_value_t = 16)]
     sources: usize,
+    /// Start a redis-server and run the `signaling` binary with `--redis-url`: `relay` then runs
+    /// two instances and puts the two peers of each room on different ones, `idle` runs one.
+    #[arg(long, global = true, conflicts_with_all = ["url", "in_process"])]
+    redis: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +151,24 @@ async fn run(cli: Cli, nofile: u64) -> anyhow::Result<()> {
     };
     out.line(&format!("open-files limit: {nofile}"));
     let sources = cli.common.sources;
+    if cli.common.redis {
+        return match cli.bench {
+            Some(Bench::Relay(args)) => relay_redis_bench(&kind, sources, &args, &out).await,
+            Some(Bench::Idle { clients, hold_secs }) => {
+                let redis = Redis::start()?;
+                out.line(&format!(
+                    "idle: one server sharing rooms through Redis ({})",
+                    redis.url
+                ));
+                let limits = BenchLimits {
+                    redis_url: Some(redis.url.clone()),
+                    ..BenchLimits::default()
+                };
+                idle_bench_with(&kind, &limits, nofile, sources, clients, hold_secs, &out).await
+            }
+            _ => anyhow::bail!("--redis goes with relay or idle"),
+        };
+    }
     match cli.bench.unwrap_or(Bench::All) {
         Bench::Idle { clients, hold_secs } => {
             idle_bench(&kind, nofile, sources, clients, hold_secs, &out).await
@@ -248,6 +270,19 @@ async fn idle_bench(
     hold_secs: u64,
     out: &Output,
 ) -> anyhow::Result<()> {
+    let limits = BenchLimits::default();
+    idle_bench_with(kind, &limits, nofile, sources, clients, hold_secs, out).await
+}
+
+async fn idle_bench_with(
+    kind: &ServerKind,
+    limits: &BenchLimits,
+    nofile: u64,
+    sources: usize,
+    clients: usize,
+    hold_secs: u64,
+    out: &Output,
+) -> anyhow::Result<()> {
     // Each client is a socket here and one in the server; both processes need a few more files
     // of their own. Past the limit the figure would only measure EMFILE.
     let fit = nofile.saturating_sub(32) as usize;
@@ -259,7 +294,7 @@ async fn idle_bench(
     } else {
         clients
     };
-    let server = Server::start(kind, &BenchLimits::default())?;
+    let server = Server::start(kind, limits)?;
     let connector = Arc::new(Connector::new(server.addr, sources));
     let r = idle::run(&server, connector, clients, Duration::from_secs(hold_secs)).await?;
     server.stop();
@@ -324,7 +359,8 @@ async fn relay_bench(
             },
             description_every: args.description_every,
         };
-        let r = relay_window(&connector, &cfg, measure, "max", server.pid).await?;
+        let pids: Vec<u32> = server.pid.into_iter().collect();
+        let r = relay_window((&connector, &connector), &cfg, measure, "max", &pids, None).await?;
         let (w, s) = (&r.window, &r.samples);
         out.json("relay-max", &serde_json::json!({"window": w, "sent": s.sent, "errors": s.errors, "dropped": s.dropped, "rooms": args.rooms, "frames_in_flight": args.window, "server_cores": r.server_cores, "loadgen_cores": r.loadgen_cores}));
         out.line(&format!(
@@ -339,7 +375,8 @@ async fn relay_bench(
             pace: Pace::Rate { per_sec: args.rate },
             description_every: args.description_every,
         };
-        let r = relay_window(&connector, &cfg, measure, "rate", server.pid).await?;
+        let pids: Vec<u32> = server.pid.into_iter().collect();
+        let r = relay_window((&connector, &connector), &cfg, measure, "rate", &pids, None).await?;
         let (w, s) = (&r.window, &r.samples);
         out.json("relay-rate", &serde_json::json!({"rate": args.rate, "window": w, "sent": s.sent, "errors": s.errors, "dropped": s.dropped, "rooms": args.rooms, "server_cores": r.server_cores, "loadgen_cores": r.loadgen_cores}));
         out.line(&format!(
@@ -369,9 +406,10 @@ async fn relay_bench(
 struct RelayResult {
     window: hearth_bench::relay::Window,
     samples: hearth_bench::relay::Samples,
-    /// CPU cores busy on average during the window, when measurable.
+    /// CPU cores busy on average during the window, when measurable (all servers together).
     server_cores: Option<f64>,
     loadgen_cores: Option<f64>,
+    redis_cores: Option<f64>,
 }
 
 fn cores(c: Option<f64>) -> String {
@@ -380,20 +418,33 @@ fn cores(c: Option<f64>) -> String {
 
 /// Runs one relay configuration: a second of warm-up, then `measure`.
 async fn relay_window(
-    connector: &Connector,
+    (first, second): (&Connector, &Connector),
     cfg: &RelayConfig,
     measure: Duration,
     tag: &str,
-    server_pid: Option<u32>,
+    server_pids: &[u32],
+    redis_pid: Option<u32>,
 ) -> anyhow::Result<RelayResult> {
-    let relay = Relay::start(connector, cfg, Instant::now(), tag).await?;
+    let relay = Relay::start_across(first, second, cfg, Instant::now(), tag).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let cpu = || (server_pid.and_then(cpu_secs), cpu_secs(std::process::id()));
-    let (server0, own0) = cpu();
+    let servers_cpu = || -> Option<f64> {
+        if server_pids.is_empty() {
+            return None;
+        }
+        server_pids.iter().map(|&pid| cpu_secs(pid)).sum()
+    };
+    let cpu = || {
+        (
+            servers_cpu(),
+            cpu_secs(std::process::id()),
+            redis_pid.and_then(cpu_secs),
+        )
+    };
+    let (server0, own0, redis0) = cpu();
     let from = relay.now();
     tokio::time::sleep(measure).await;
     let to = relay.now();
-    let (server1, own1) = cpu();
+    let (server1, own1, redis1) = cpu();
     let samples = relay.finish().await;
     let secs = measure.as_secs_f64();
     let share = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| (b - a) / secs);
@@ -401,8 +452,86 @@ async fn relay_window(
         window: samples.window(from, to),
         server_cores: share(server0, server1),
         loadgen_cores: share(own0, own1),
+        redis_cores: share(redis0, redis1),
         samples,
     })
+}
+
+/// Relay through two instances sharing rooms through Redis: each room's peers on different
+/// instances, so every frame crosses Redis.
+async fn relay_redis_bench(
+    kind: &ServerKind,
+    sources: usize,
+    args: &RelayArgs,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let ServerKind::Process(_) = kind else {
+        anyhow::bail!("--redis runs the signaling binary");
+    };
+    let redis = Redis::start()?;
+    let limits = BenchLimits {
+        redis_url: Some(redis.url.clone()),
+        ..BenchLimits::default()
+    };
+    let one = Server::start(kind, &limits)?;
+    let two = Server::start(kind, &limits)?;
+    let (first, second) = (
+        Connector::new(one.addr, sources),
+        Connector::new(two.addr, sources),
+    );
+    let pids: Vec<u32> = one.pid.into_iter().chain(two.pid).collect();
+    out.line(&format!(
+        "relay-redis: two servers sharing rooms through redis-server, each room's peers on different servers; {} rooms of 2, one description (3-6 KB) per {} frames",
+        args.rooms, args.description_every
+    ));
+    let measure = Duration::from_secs(args.secs);
+    let mut paces = Vec::new();
+    if !args.no_max {
+        paces.push((
+            "max",
+            Pace::Max {
+                window: args.window,
+            },
+        ));
+    }
+    if args.rate > 0.0 {
+        paces.push(("rate", Pace::Rate { per_sec: args.rate }));
+    }
+    for (tag, pace) in paces {
+        let cfg = RelayConfig {
+            rooms: args.rooms,
+            pace,
+            description_every: args.description_every,
+        };
+        let r = relay_window(
+            (&first, &second),
+            &cfg,
+            measure,
+            tag,
+            &pids,
+            Some(redis.pid),
+        )
+        .await?;
+        let (w, s) = (&r.window, &r.samples);
+        out.json(&format!("relay-redis-{tag}"), &serde_json::json!({"pace": format!("{pace:?}"), "window": w, "sent": s.sent, "errors": s.errors, "dropped": s.dropped, "rooms": args.rooms, "server_cores": r.server_cores, "redis_cores": r.redis_cores, "loadgen_cores": r.loadgen_cores}));
+        out.line(&format!(
+            "relay-redis {}: {:.0} msg/s received, latency {}; errors {}, dropped {}; CPU cores busy: servers {}, redis-server {}, load generator {}",
+            match pace {
+                Pace::Max { window } => format!("max ({window} in flight per sender)"),
+                Pace::Rate { per_sec } => format!("at {per_sec:.0} msg/s"),
+            },
+            w.per_sec,
+            w.latency,
+            s.errors,
+            s.dropped,
+            cores(r.server_cores),
+            cores(r.redis_cores),
+            cores(r.loadgen_cores)
+        ));
+    }
+    one.stop();
+    two.stop();
+    Ok(())
 }
 
 async fn storm_bench(

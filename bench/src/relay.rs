@@ -69,12 +69,24 @@ impl Relay {
         base: Instant,
         tag: &str,
     ) -> anyhow::Result<Relay> {
+        Relay::start_across(connector, connector, config, base, tag).await
+    }
+
+    /// As [`Relay::start`], with the first peer of each room connected through `first` and the
+    /// second through `second` (two servers sharing rooms through Redis).
+    pub async fn start_across(
+        first: &Connector,
+        second: &Connector,
+        config: &RelayConfig,
+        base: Instant,
+        tag: &str,
+    ) -> anyhow::Result<Relay> {
         let pairs: Vec<(Ws, String, Ws, String)> = stream::iter(0..config.rooms)
             .map(|i| async move {
                 let room = format!("bench-{tag}-{}-{i}", std::process::id());
-                let mut a = connector.connect().await?;
+                let mut a = first.connect().await?;
                 let ida = client::join(&mut a, &room, "Ada").await?;
-                let mut b = connector.connect().await?;
+                let mut b = second.connect().await?;
                 let idb = client::join(&mut b, &room, "Bob").await?;
                 anyhow::Ok((a, ida, b, idb))
             })

@@ -30,6 +30,8 @@ pub struct BenchLimits {
     pub rate_per_sec: f64,
     /// Idle clients stay joined, but storm clients may wait long for their welcome.
     pub join_timeout_secs: u64,
+    /// Share rooms through this Redis (`--redis-url`); the binary only.
+    pub redis_url: Option<String>,
 }
 
 impl Default for BenchLimits {
@@ -38,6 +40,7 @@ impl Default for BenchLimits {
             max_connections: 100_000,
             rate_per_sec: 1_000_000.0,
             join_timeout_secs: 3600,
+            redis_url: None,
         }
     }
 }
@@ -87,7 +90,11 @@ impl Server {
     }
 
     fn spawn(bin: &PathBuf, limits: &BenchLimits) -> anyhow::Result<Server> {
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(url) = &limits.redis_url {
+            command.args(["--redis-url", url]);
+        }
+        let mut child = command
             .args(["--addr", "127.0.0.1:0"])
             .args(["--max-connections", &limits.max_connections.to_string()])
             .args(["--rate-per-sec", &limits.rate_per_sec.to_string()])
@@ -241,6 +248,50 @@ impl Memory {
 
     pub fn own() -> Option<Memory> {
         Memory::of(std::process::id())
+    }
+}
+
+/// Debian's `redis-server` on a free loopback port, nothing saved to disk, for servers that share
+/// rooms; killed when dropped.
+pub struct Redis {
+    pub url: String,
+    pub pid: u32,
+    child: Child,
+}
+
+impl Redis {
+    pub fn start() -> anyhow::Result<Redis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("could not start redis-server (apt-get install redis-server)")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let ready = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("Ready to accept connections"));
+        if !ready {
+            bail!("redis-server did not start");
+        }
+        Ok(Redis {
+            url: format!("redis://127.0.0.1:{port}/"),
+            pid: child.id(),
+            child,
+        })
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

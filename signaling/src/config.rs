@@ -1,7 +1,10 @@
 //! Everything a running server is told from outside: ICE servers, limits, and which origins may
 //! connect. Passed into [`crate::serve`] as a value; there is no global configuration.
 
+use crate::auth::Auth;
 use crate::ice::IceConfig;
+use crate::metrics::Metrics;
+use crate::redis_store::RedisConfig;
 use std::time::Duration;
 
 /// The server's configuration. `Config::default()` is what the standalone binary uses without flags.
@@ -26,6 +29,13 @@ pub struct Config {
     /// When set, the only rooms that can be joined; others get `unknown-room`. The desktop app's
     /// host mode allows just its one hard-to-guess room, so a wrong room code is reported as such.
     pub only_rooms: Option<Vec<String>>,
+    /// Invite tokens: when set, `join` and `/ice-servers` need a token signed with this secret.
+    /// None: anyone who can reach the server may use it.
+    pub auth: Option<Auth>,
+    /// Where the server counts what it does; serve them with [`crate::serve_metrics`].
+    pub metrics: Metrics,
+    /// Share rooms with other instances through this Redis; None: rooms live in this process.
+    pub redis: Option<RedisConfig>,
 }
 
 impl Default for Config {
@@ -38,6 +48,9 @@ impl Default for Config {
             trust_proxy: false,
             serve_ui: true,
             only_rooms: None,
+            auth: None,
+            metrics: Metrics::new(),
+            redis: None,
         }
     }
 }

@@ -163,7 +163,19 @@ async fn websocket(
         })
 }
 
-async fn ice_servers(State(state): State<Arc<AppState>>) -> Response {
+async fn ice_servers(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Some(auth) = &state.config.auth {
+        let token = bearer_token(&headers).or_else(|| query_token(&uri));
+        if let Err(e) = auth.verify(token, None) {
+            state.config.metrics.refused("unauthorized", 1);
+            let mut response = (StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="hearth""#),
+            );
+            return response;
+        }
+    }
     let id = crate::protocol::PeerId::random();
     let servers = state.config.ice.ice_servers(SystemTime::now(), id.as_str());
     let mut response = Json(serde_json::json!({ "iceServers": servers })).into_response();
@@ -174,8 +186,28 @@ async fn ice_servers(State(state): State<Arc<AppState>>) -> Response {
     response
 }
 
+/// The token of an `Authorization: Bearer TOKEN` header.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The `token` query parameter. Tokens are base64url and dots, which need no percent-decoding.
+fn query_token(uri: &Uri) -> Option<&str> {
+    uri.query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+}
+
+/// `{"status":"ok","rooms":N}`, and with Redis `"redis":"ok"` or `"unavailable"` (joins are
+/// refused then, so a balancer may prefer other instances).
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "rooms": state.rooms.room_count() }))
+    let mut health = serde_json::json!({ "status": "ok", "rooms": state.rooms.room_count() });
+    if let Some(ok) = state.rooms.shared_ok() {
+        health["redis"] = serde_json::json!(if ok { "ok" } else { "unavailable" });
+    }
+    Json(health)
 }
 
 async fn ui_file(uri: Uri) -> Response {

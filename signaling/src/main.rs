@@ -1,8 +1,8 @@
 //! The standalone signaling server: reads flags and environment, binds, and calls `signaling::serve`.
 
 use anyhow::Context as _;
-use clap::Parser;
-use signaling::{Config, IceConfig, Limits};
+use clap::{Parser, Subcommand};
+use signaling::{Auth, Config, IceConfig, Limits};
 use std::io::Write as _;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -17,6 +17,11 @@ ICE servers (environment or .env only, never flags, so secrets stay out of `ps`)
                     the secret itself never leaves this server
   TURN_TTL_SECS     lifetime of those credentials in seconds [default: 86400]
 
+Invite tokens (environment or .env only):
+  AUTH_SECRET       turns tokens on: `join` and /ice-servers need a token signed with it
+                    (HS256, at least 32 bytes; make one with `openssl rand -base64 48`).
+                    Make tokens with `signaling token --room ROOM --ttl 2h`.
+
 Other variables:
   RUST_LOG          log filter, e.g. info or signaling=debug [default: info]
 
@@ -26,6 +31,12 @@ A .env file in the working directory is read first; real environment variables w
 #[derive(Debug, Parser)]
 #[command(version, after_help = ENVIRONMENT)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Address to serve Prometheus metrics on, at /metrics (e.g. 127.0.0.1:9090); keep it off
+    /// the public network. Without it no metrics are served.
+    #[arg(long, env = "METRICS_ADDR")]
+    metrics_addr: Option<String>,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "SIGNALING_ADDR", default_value = "127.0.0.1:7878")]
     addr: String,
@@ -80,10 +91,79 @@ struct Args {
     /// naming another host get 403 (DNS-rebinding protection). Without it any host is accepted.
     #[arg(long, env = "PUBLIC_HOSTS", value_delimiter = ',')]
     public_host: Vec<String>,
+    /// Share rooms with other instances through this Redis (redis://[:password@]host[:port][/db]):
+    /// people connected to different instances meet in one room. Without it rooms live in this
+    /// process. Prefer the REDIS_URL variable when the URL carries a password.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    redis_url: Option<String>,
     /// Behind a reverse proxy: take the client address from X-Forwarded-For and the host from
     /// X-Forwarded-Host.
     #[arg(long, env = "TRUST_PROXY")]
     trust_proxy: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Prints an invite token signed with AUTH_SECRET and, with --url, the invite link.
+    Token {
+        /// The room the token opens, or * for every room.
+        #[arg(long)]
+        room: String,
+        /// How long the token is valid: 90s, 30m, 2h, 7d, or seconds.
+        #[arg(long, default_value = "24h", value_parser = ttl_arg)]
+        ttl: Duration,
+        /// The display name the holder appears under, whatever they type.
+        #[arg(long)]
+        name: Option<String>,
+        /// The server's public address (e.g. https://hearth.example.org): prints the invite link
+        /// too.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+fn ttl_arg(text: &str) -> Result<Duration, String> {
+    signaling::auth::parse_ttl(text)
+        .ok_or_else(|| format!("{text:?} is not a lifetime; write e.g. 90s, 30m, 2h or 7d"))
+}
+
+/// Prints a token, and the invite link when the server's address is given.
+fn print_token(
+    room: &str,
+    ttl: Duration,
+    name: Option<&str>,
+    url: Option<&str>,
+) -> anyhow::Result<()> {
+    let auth = Auth::from_lookup(|k| std::env::var(k).ok())?.context(
+        "AUTH_SECRET is not set: tokens are signed with the secret the server runs with",
+    )?;
+    let token = auth.mint(room, ttl, name, std::time::SystemTime::now())?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{token}")?;
+    if let Some(url) = url {
+        let mut link = format!(
+            "{}/?room={}&token={token}",
+            url.trim_end_matches('/'),
+            query_value(room)
+        );
+        if let Some(name) = name {
+            link.push_str(&format!("&name={}", query_value(name.trim())));
+        }
+        writeln!(stdout, "{link}")?;
+    }
+    Ok(())
+}
+
+/// Percent-encodes a query parameter's value (everything but RFC 3986's unreserved characters).
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[tokio::main]
@@ -103,6 +183,15 @@ async fn main() -> anyhow::Result<()> {
         Err(e) if e.not_found() => {}
         Err(e) => anyhow::bail!("could not read .env: {e}"),
     }
+    if let Some(Command::Token {
+        room,
+        ttl,
+        name,
+        url,
+    }) = &args.command
+    {
+        return print_token(room, *ttl, name.as_deref(), url.as_deref());
+    }
 
     // A low soft limit (1,024 is common) would cap connections long before the flags do.
     match signaling::raise_open_file_limit() {
@@ -111,6 +200,15 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let ice = IceConfig::from_env().context("the ICE server configuration is not usable")?;
+    let auth = Auth::from_lookup(|k| std::env::var(k).ok())
+        .context("the invite token configuration is not usable")?;
+    match &auth {
+        Some(_) => tracing::info!("invite tokens are required"),
+        None => tracing::warn!(
+            "anyone who can reach this server may use it and its TURN credentials; set \
+             AUTH_SECRET to require invite tokens"
+        ),
+    }
     let config = Config {
         ice,
         limits: Limits {
@@ -144,6 +242,14 @@ async fn main() -> anyhow::Result<()> {
         trust_proxy: args.trust_proxy,
         serve_ui: true,
         only_rooms: None,
+        auth,
+        metrics: signaling::Metrics::new(),
+        redis: args
+            .redis_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(signaling::RedisConfig::new),
     };
 
     if config.allowed_hosts.is_empty() {
@@ -159,12 +265,29 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("could not listen on {}", args.addr))?;
     let local = listener.local_addr()?;
+    let stopping = tokio_util::sync::CancellationToken::new();
+    if let Some(addr) = &args.metrics_addr {
+        let metrics_listener = listen(addr)
+            .await
+            .with_context(|| format!("could not listen for metrics on {addr}"))?;
+        let at = metrics_listener.local_addr()?;
+        tracing::info!(%at, "serving metrics at /metrics");
+        let metrics = config.metrics.clone();
+        let stop = stopping.clone();
+        tokio::spawn(async move {
+            let stopped = async move { stop.cancelled().await };
+            if let Err(e) = signaling::serve_metrics(metrics_listener, metrics, stopped).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     // Scripts wait for this exact line, so print it on stdout and flush it.
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on http://{local}")?;
     stdout.flush()?;
 
     signaling::serve(listener, config, shutdown).await?;
+    stopping.cancel();
     tracing::info!("stopped");
     Ok(())
 }

@@ -17,8 +17,14 @@ pub const MAX_NAME_LEN: usize = 64;
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ClientMessage<'a> {
-    /// Enter a room under a display name.
-    Join { room: String, name: String },
+    /// Enter a room under a display name; on a server with tokens turned on, with an invite
+    /// token that opens the room (see `crate::auth`).
+    Join {
+        room: String,
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
     /// Relay `data` to one peer of the room (`to`), or to every other peer when `to` is absent.
     Signal {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,6 +171,34 @@ pub enum ErrorCode {
     RateLimited,
     /// No `join` arrived in time; the server closes the connection after this error.
     JoinTimeout,
+    /// The server needs an invite token and the `join` carried none, or one that is malformed,
+    /// expired, not signed by this server, or for another room. The third on one connection
+    /// closes it (1008).
+    Unauthorized,
+    /// The servers' shared store (Redis) cannot be reached: a `join` cannot be admitted, or a
+    /// signal for someone connected to another server cannot be passed on. Try again shortly.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The code as it is written on the wire (`room-full`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadMessage => "bad-message",
+            ErrorCode::NotJoined => "not-joined",
+            ErrorCode::AlreadyJoined => "already-joined",
+            ErrorCode::BadRoom => "bad-room",
+            ErrorCode::BadName => "bad-name",
+            ErrorCode::RoomFull => "room-full",
+            ErrorCode::UnknownRoom => "unknown-room",
+            ErrorCode::UnknownPeer => "unknown-peer",
+            ErrorCode::TooLarge => "too-large",
+            ErrorCode::RateLimited => "rate-limited",
+            ErrorCode::JoinTimeout => "join-timeout",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// Why a frame could not be read as a [`ClientMessage`]; each maps to one error reply.
@@ -200,6 +234,8 @@ struct Frame<'a> {
     name: Option<&'a RawValue>,
     #[serde(borrow)]
     to: Option<&'a RawValue>,
+    #[serde(borrow)]
+    token: Option<&'a RawValue>,
     /// `null` is a value like any other here, so it is kept (plain `Option` would read it as
     /// absent).
     #[serde(borrow, default, deserialize_with = "present")]
@@ -236,7 +272,14 @@ impl<'a> ClientMessage<'a> {
                     ParseError::BadName("\"name\" must be a string of 1 to 64 characters.".into())
                 })?;
                 let name = validate_name(&name)?;
-                Ok(ClientMessage::Join { room, name })
+                // A token that is not a string is refused as a bad token later, with the same
+                // `unauthorized` a client gets for any other unusable token; `null` is none.
+                let token = match frame.token {
+                    None => None,
+                    Some(raw) if raw.get() == "null" => None,
+                    Some(raw) => Some(json_str(raw).unwrap_or_default()),
+                };
+                Ok(ClientMessage::Join { room, name, token })
             }
             "signal" => {
                 let to = match frame.to {
@@ -379,14 +422,51 @@ mod tests {
         let msg = ClientMessage::Join {
             room: "kitchen".into(),
             name: "Ada".into(),
+            token: None,
         };
         let text = serde_json::to_string(&msg).expect("serialise");
         assert_eq!(text, r#"{"type":"join","room":"kitchen","name":"Ada"}"#);
         match ClientMessage::parse(&text).expect("parse") {
-            ClientMessage::Join { room, name } => {
-                assert_eq!((room.as_str(), name.as_str()), ("kitchen", "Ada"))
+            ClientMessage::Join { room, name, token } => {
+                assert_eq!((room.as_str(), name.as_str()), ("kitchen", "Ada"));
+                assert_eq!(token, None);
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn join_carries_a_token_when_given() {
+        match ClientMessage::parse(r#"{"type":"join","room":"r","name":"Ada","token":"a.b.c"}"#) {
+            Ok(ClientMessage::Join { token, .. }) => assert_eq!(token.as_deref(), Some("a.b.c")),
+            other => panic!("unexpected {other:?}"),
+        }
+        match ClientMessage::parse(r#"{"type":"join","room":"r","name":"Ada","token":null}"#) {
+            Ok(ClientMessage::Join { token, .. }) => assert_eq!(token, None),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn error_codes_as_str_match_the_wire() {
+        use ErrorCode::*;
+        for code in [
+            BadMessage,
+            NotJoined,
+            AlreadyJoined,
+            BadRoom,
+            BadName,
+            RoomFull,
+            UnknownRoom,
+            UnknownPeer,
+            TooLarge,
+            RateLimited,
+            JoinTimeout,
+            Unauthorized,
+            Unavailable,
+        ] {
+            let wire = serde_json::to_string(&code).expect("serialise");
+            assert_eq!(wire, format!("\"{}\"", code.as_str()));
         }
     }
 

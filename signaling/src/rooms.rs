@@ -1,4 +1,6 @@
-//! The room registry: who is in which room, and delivery of frames to them.
+//! The room registry of this process: who is in which room, and delivery of frames to them. On
+//! its own it is the default room store; under the Redis store it holds the members connected to
+//! this instance.
 //!
 //! Delivery never waits: each peer has an outbox bounded in frames and bytes, drained by its own
 //! writer task, and a peer whose outbox is full is told to disconnect (its `kick` token), so one
@@ -186,13 +188,19 @@ struct Member {
 /// Why a join was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum JoinError {
+    /// The room holds its maximum.
     Full,
+    /// The shared store cannot be reached, so the room's members cannot be known.
+    Unavailable,
 }
 
 /// Why a signal was not relayed.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RelayError {
+    /// No such peer in the sender's room.
     UnknownPeer,
+    /// The receiver is on another instance and the shared store did not take the message.
+    Unavailable,
 }
 
 /// All rooms of one server.
@@ -212,7 +220,7 @@ impl Rooms {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a peer, tells the others, and returns the peers already there.
+    /// Adds a peer, tells the others, and welcomes it with the peers already there.
     pub fn join(
         &self,
         room: &str,
@@ -220,6 +228,36 @@ impl Rooms {
         name: &str,
         outbox: Outbox,
         max_peers: usize,
+        welcome: impl FnOnce(Vec<PeerInfo>) -> Utf8Bytes,
+    ) -> Result<(), JoinError> {
+        self.admit(room, id, name, outbox, Some(max_peers), None, welcome)
+    }
+
+    /// Adds a peer admitted elsewhere (by the shared store, which also counted the room's
+    /// places), tells the others here, and welcomes it with `others`, everyone in the room on
+    /// every instance.
+    pub fn join_listed(
+        &self,
+        room: &str,
+        id: &PeerId,
+        name: &str,
+        outbox: Outbox,
+        others: Vec<PeerInfo>,
+        welcome: impl FnOnce(Vec<PeerInfo>) -> Utf8Bytes,
+    ) {
+        // Without a limit it cannot be refused.
+        let _ = self.admit(room, id, name, outbox, None, Some(others), welcome);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn admit(
+        &self,
+        room: &str,
+        id: &PeerId,
+        name: &str,
+        outbox: Outbox,
+        max_peers: Option<usize>,
+        others: Option<Vec<PeerInfo>>,
         welcome: impl FnOnce(Vec<PeerInfo>) -> Utf8Bytes,
     ) -> Result<(), JoinError> {
         let joined: Utf8Bytes = ServerMessage::PeerJoined {
@@ -232,19 +270,21 @@ impl Rooms {
         .into();
         let mut rooms = self.lock();
         let members = rooms.entry(room.to_owned()).or_default();
-        if members.len() >= max_peers {
+        if max_peers.is_some_and(|max| members.len() >= max) {
             if members.is_empty() {
                 rooms.remove(room);
             }
             return Err(JoinError::Full);
         }
-        let others = members
-            .iter()
-            .map(|m| PeerInfo {
-                id: m.id.clone(),
-                name: m.name.clone(),
-            })
-            .collect();
+        let others = others.unwrap_or_else(|| {
+            members
+                .iter()
+                .map(|m| PeerInfo {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                })
+                .collect()
+        });
         // The welcome is queued under the lock, before anyone else can see the new member, so it
         // is the first thing the joiner hears: never a `peer-joined` ahead of it.
         outbox.deliver(Outgoing::Text(welcome(others)));
@@ -307,9 +347,61 @@ impl Rooms {
         Ok(())
     }
 
-    /// Number of rooms with at least one peer.
-    pub fn room_count(&self) -> usize {
-        self.lock().len()
+    /// Whether `id` is in `room` here.
+    pub fn contains(&self, room: &str, id: &PeerId) -> bool {
+        self.lock()
+            .get(room)
+            .is_some_and(|members| members.iter().any(|m| &m.id == id))
+    }
+
+    /// Whether anyone is in `room` here.
+    pub fn has_room(&self, room: &str) -> bool {
+        self.lock().contains_key(room)
+    }
+
+    /// Queues `frame` for `to` in `room`; false when `to` is not in it here.
+    pub fn deliver(&self, room: &str, to: &PeerId, frame: Utf8Bytes) -> bool {
+        let rooms = self.lock();
+        let Some(target) = rooms
+            .get(room)
+            .and_then(|members| members.iter().find(|m| &m.id == to))
+        else {
+            return false;
+        };
+        target.outbox.deliver(Outgoing::Text(frame));
+        true
+    }
+
+    /// Queues `frame` for everyone in `room` here but `except`.
+    pub fn broadcast(&self, room: &str, except: Option<&PeerId>, frame: &Utf8Bytes) {
+        let rooms = self.lock();
+        for m in rooms
+            .get(room)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|m| Some(&m.id) != except)
+        {
+            m.outbox.deliver(Outgoing::Text(frame.clone()));
+        }
+    }
+
+    /// Everyone here: room, id and name.
+    pub fn members(&self) -> Vec<(String, PeerId, String)> {
+        self.lock()
+            .iter()
+            .flat_map(|(room, members)| {
+                members
+                    .iter()
+                    .map(|m| (room.clone(), m.id.clone(), m.name.clone()))
+            })
+            .collect()
+    }
+
+    /// Rooms with at least one peer, and peers in them.
+    pub fn counts(&self) -> (usize, usize) {
+        let rooms = self.lock();
+        (rooms.len(), rooms.values().map(Vec::len).sum())
     }
 }
 
@@ -357,7 +449,54 @@ mod tests {
         rooms.leave("r", &idb);
         assert_eq!(text(a_rx.try_recv()), r#"{"type":"peer-left","id":"b"}"#);
         rooms.leave("r", &ida);
-        assert_eq!(rooms.room_count(), 0);
+        assert_eq!(rooms.counts(), (0, 0));
+    }
+
+    #[test]
+    fn a_peer_admitted_elsewhere_is_welcomed_with_the_list_given() {
+        let rooms = Rooms::default();
+        let (a, mut a_rx) = outbox(8);
+        let (b, mut b_rx) = outbox(8);
+        let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
+        rooms.join("r", &ida, "Ada", a, 2, welcome).expect("join");
+        a_rx.try_recv();
+        // Bob is admitted by the shared store, which also knows of Cy on another instance; the
+        // room's limit here does not apply.
+        let listed = vec![
+            PeerInfo {
+                id: PeerId::from("c"),
+                name: "Cy".into(),
+            },
+            PeerInfo {
+                id: ida.clone(),
+                name: "Ada".into(),
+            },
+        ];
+        rooms.join_listed("r", &idb, "Bob", b, listed, welcome);
+        assert_eq!(
+            text(b_rx.try_recv()),
+            r#"[{"id":"c","name":"Cy"},{"id":"a","name":"Ada"}]"#
+        );
+        assert_eq!(
+            text(a_rx.try_recv()),
+            r#"{"type":"peer-joined","peer":{"id":"b","name":"Bob"}}"#
+        );
+        assert!(rooms.contains("r", &idb) && !rooms.contains("r", &PeerId::from("c")));
+        assert!(rooms.deliver("r", &idb, "to bob".into()));
+        assert!(!rooms.deliver("r", &PeerId::from("c"), "to cy".into()));
+        assert_eq!(text(b_rx.try_recv()), "to bob");
+        rooms.broadcast("r", Some(&ida), &"all but ada".into());
+        assert_eq!(text(b_rx.try_recv()), "all but ada");
+        assert!(a_rx.try_recv().is_none());
+        let mut members = rooms.members();
+        members.sort_by(|x, y| x.1.as_str().cmp(y.1.as_str()));
+        assert_eq!(
+            members,
+            vec![
+                ("r".to_owned(), ida, "Ada".to_owned()),
+                ("r".to_owned(), idb, "Bob".to_owned()),
+            ]
+        );
     }
 
     #[test]

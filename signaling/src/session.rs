@@ -3,12 +3,14 @@
 //! Each connection is one task reading and deciding, plus a writer task fed by a bounded queue
 //! (the peer's [`Outbox`]). Generic over `Stream`/`Sink` so it does not care what carries frames.
 
-use crate::protocol::{ClientMessage, ErrorCode, PeerId, ServerMessage};
+use crate::protocol::{validate_name, ClientMessage, ErrorCode, PeerId, ServerMessage};
 use crate::rate::RateLimit;
 use crate::rooms::{JoinError, Outbox, Outgoing, Queued, RelayError};
 use crate::server::Activity;
 use crate::state::AppState;
+use crate::store::{JoinRequest, RoomStore};
 use axum::extract::ws::Message;
+use axum::extract::ws::Utf8Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -42,7 +44,15 @@ mod close {
         code: 1009,
         reason: "The message is too large.",
     };
+    pub static UNAUTHORIZED: Closing = Closing {
+        code: 1008,
+        reason: "Too many joins were refused for want of a valid token.",
+    };
 }
+
+/// Joins refused `unauthorized` on one connection before it is closed: enough for a client to
+/// retry once with a fresh token, too few to try tokens at any useful speed.
+pub(crate) const MAX_UNAUTHORIZED: u8 = 3;
 
 /// The room a session is in, and who it is there.
 struct Membership {
@@ -62,6 +72,35 @@ enum End {
     FrameTooLarge,
     InvalidUtf8,
     ReadError,
+    Unauthorized,
+}
+
+impl End {
+    /// The reason as `hearth_disconnects_total` labels it.
+    fn label(&self) -> &'static str {
+        match self {
+            End::ClientClosed => "client-closed",
+            End::ServerShutdown => "server-shutdown",
+            End::JoinTimeout => "join-timeout",
+            End::Unresponsive => "unresponsive",
+            End::UnfinishedMessage => "unfinished-message",
+            End::SlowReader => "slow-reader",
+            End::FrameTooLarge => "frame-too-large",
+            End::InvalidUtf8 => "invalid-utf8",
+            End::ReadError => "read-error",
+            End::Unauthorized => "unauthorized",
+        }
+    }
+}
+
+/// What the session loop does after a text message.
+enum Handled {
+    /// Carry on.
+    Done,
+    /// The session left a room or was refused one: restart the join timer.
+    OutOfRoom,
+    /// End the connection.
+    Close(End),
 }
 
 /// Runs one connection until the client leaves, misbehaves, or the server shuts down.
@@ -77,6 +116,8 @@ pub(crate) async fn run<S, E>(
 {
     let (sink, mut stream) = socket.split();
     let limits = &state.config.limits;
+    let metrics = &state.config.metrics;
+    let _counted = metrics.connected();
     let (outbox, queued) = Outbox::new(limits.send_queue, limits.send_queue_bytes);
     let writer = tokio::spawn(write_frames(sink, queued));
 
@@ -85,6 +126,7 @@ pub(crate) async fn run<S, E>(
         outbox: outbox.clone(),
         membership: None,
         client: &client,
+        unauthorized: 0,
     };
     let mut rate = RateLimit::new(limits.rate_per_sec, limits.rate_burst);
     let mut last_heard = Instant::now();
@@ -168,8 +210,14 @@ pub(crate) async fn run<S, E>(
                         if text.len() > limits.max_message_bytes {
                             let msg = format!("The message has {} bytes; the limit is {}. It was not processed.", text.len(), limits.max_message_bytes);
                             session.error(ErrorCode::TooLarge, &msg);
-                        } else if session.handle(text.as_str()) {
-                            join_deadline = tokio::time::Instant::now() + limits.join_timeout;
+                        } else {
+                            match session.handle(text.as_str(), last_heard).await {
+                                Handled::Done => {}
+                                Handled::OutOfRoom => {
+                                    join_deadline = tokio::time::Instant::now() + limits.join_timeout;
+                                }
+                                Handled::Close(end) => break end,
+                            }
                         }
                     }
                     Message::Binary(_) => {
@@ -183,7 +231,8 @@ pub(crate) async fn run<S, E>(
         }
     };
 
-    session.leave_room();
+    session.leave_room().await;
+    metrics.disconnected(end.label());
     tracing::debug!(%client, reason = ?end, "disconnected");
     let close = match end {
         End::ServerShutdown => Some(&close::SHUTDOWN),
@@ -192,6 +241,7 @@ pub(crate) async fn run<S, E>(
         End::UnfinishedMessage => Some(&close::UNFINISHED),
         End::FrameTooLarge => Some(&close::TOO_BIG),
         End::InvalidUtf8 => Some(&close::INVALID_UTF8),
+        End::Unauthorized => Some(&close::UNAUTHORIZED),
         End::ClientClosed => None,
         // The socket is broken or its reader stopped: nothing more can usefully be written.
         End::SlowReader | End::ReadError => {
@@ -343,6 +393,8 @@ struct Session<'a> {
     outbox: Outbox,
     membership: Option<Membership>,
     client: &'a str,
+    /// Joins refused `unauthorized` so far; [`MAX_UNAUTHORIZED`] closes the connection.
+    unauthorized: u8,
 }
 
 impl Session<'_> {
@@ -351,6 +403,7 @@ impl Session<'_> {
     }
 
     fn error(&self, code: ErrorCode, message: &str) {
+        self.state.config.metrics.refused(code.as_str(), 1);
         self.send(&ServerMessage::Error {
             code,
             message,
@@ -361,6 +414,10 @@ impl Session<'_> {
     /// One `rate-limited` reply for every message refused since the last one.
     fn report_refused(&self, refused: Option<u64>, limits: &crate::Limits) {
         let Some(n) = refused else { return };
+        self.state
+            .config
+            .metrics
+            .refused(ErrorCode::RateLimited.as_str(), n);
         let message = format!(
             "{n} message(s) were not processed: this connection may send {} a second, in bursts of {}. Slow down.",
             limits.rate_per_sec, limits.rate_burst
@@ -372,62 +429,95 @@ impl Session<'_> {
         });
     }
 
-    /// Acts on one text frame. Returns true when the session just left a room or was refused
-    /// one, so the caller restarts the join timer.
-    fn handle(&mut self, text: &str) -> bool {
+    /// Acts on one text frame, read at `arrived`.
+    async fn handle(&mut self, text: &str, arrived: Instant) -> Handled {
         let msg = match ClientMessage::parse(text) {
             Ok(msg) => msg,
             Err(e) => {
                 self.error(e.code(), &e.to_string());
-                return false;
+                return Handled::Done;
             }
         };
         match msg {
             ClientMessage::Ping => {
                 self.send(&ServerMessage::Pong);
-                false
+                Handled::Done
             }
-            ClientMessage::Join { room, name } => self.join(room, name),
+            ClientMessage::Join { room, name, token } => self.join(room, name, token).await,
             ClientMessage::Leave => {
                 if self.membership.is_none() {
                     self.error(ErrorCode::NotJoined, "You are not in a room.");
-                    return false;
+                    return Handled::Done;
                 }
-                self.leave_room();
-                true
+                self.leave_room().await;
+                Handled::OutOfRoom
             }
             ClientMessage::Signal { to, data } => {
                 let Some(m) = &self.membership else {
                     self.error(ErrorCode::NotJoined, "Join a room before sending signals.");
-                    return false;
+                    return Handled::Done;
                 };
                 let frame = ServerMessage::Signal { from: &m.id, data }.to_json();
                 let relayed = self
                     .state
                     .rooms
-                    .relay(&m.room, &m.id, to.as_ref(), frame.into());
-                if let Err(RelayError::UnknownPeer) = relayed {
-                    self.error(
+                    .relay(&m.room, &m.id, to.as_ref(), frame.into())
+                    .await;
+                match relayed {
+                    Ok(()) => self.state.config.metrics.relayed(arrived.elapsed()),
+                    Err(RelayError::UnknownPeer) => self.error(
                         ErrorCode::UnknownPeer,
                         "No peer with that id is in your room.",
-                    );
+                    ),
+                    Err(RelayError::Unavailable) => self.error(
+                        ErrorCode::Unavailable,
+                        "The message could not be passed on: the servers cannot reach each other \
+                         just now. Try again shortly.",
+                    ),
                 }
-                false
+                Handled::Done
             }
         }
     }
 
-    fn join(&mut self, room: String, name: String) -> bool {
+    async fn join(&mut self, room: String, name: String, token: Option<String>) -> Handled {
         if let Some(m) = &self.membership {
             let msg = format!("You are already in room {:?}; leave it first.", m.room);
             self.error(ErrorCode::AlreadyJoined, &msg);
-            return false;
+            return Handled::Done;
+        }
+        let mut name = name;
+        if let Some(auth) = &self.state.config.auth {
+            match auth.verify(token.as_deref(), Some(&room)) {
+                Ok(claims) => {
+                    // The token's name was checked when it was made, by whoever holds the
+                    // secret; check it again all the same, as any name shown to others is.
+                    if let Some(named) = claims.name.as_deref().map(validate_name) {
+                        match named {
+                            Ok(named) => name = named,
+                            Err(e) => {
+                                self.error(ErrorCode::BadName, &e.to_string());
+                                return Handled::OutOfRoom;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.error(ErrorCode::Unauthorized, &e.to_string());
+                    self.unauthorized += 1;
+                    tracing::debug!(client = %self.client, %room, reason = %e, "refused a join");
+                    if self.unauthorized >= MAX_UNAUTHORIZED {
+                        return Handled::Close(End::Unauthorized);
+                    }
+                    return Handled::OutOfRoom;
+                }
+            }
         }
         if let Some(only) = &self.state.config.only_rooms {
             if !only.iter().any(|r| r == &room) {
                 let msg = format!("There is no room {room:?} on this server. Check the room code.");
                 self.error(ErrorCode::UnknownRoom, &msg);
-                return true;
+                return Handled::OutOfRoom;
             }
         }
         let id = PeerId::random();
@@ -437,7 +527,7 @@ impl Session<'_> {
             .config
             .ice
             .ice_servers(SystemTime::now(), id.as_str());
-        let welcome = |peers| {
+        let welcome = |peers| -> Utf8Bytes {
             ServerMessage::Welcome {
                 id: &id,
                 room: &room,
@@ -447,28 +537,48 @@ impl Session<'_> {
             .to_json()
             .into()
         };
-        match self
-            .state
-            .rooms
-            .join(&room, &id, &name, self.outbox.clone(), max, welcome)
-        {
+        let request = JoinRequest {
+            room: &room,
+            id: &id,
+            name: &name,
+            outbox: self.outbox.clone(),
+            max_peers: max,
+            welcome: Box::new(welcome),
+        };
+        match self.state.rooms.join(request).await {
             Ok(()) => {
                 tracing::info!(client = %self.client, %room, peer = %id, "joined");
                 self.membership = Some(Membership { room, id });
-                false
+                self.count_rooms();
+                Handled::Done
             }
             Err(JoinError::Full) => {
                 let msg =
                     format!("Room {room:?} is full ({max} people at most). Try another room.");
                 self.error(ErrorCode::RoomFull, &msg);
-                true
+                Handled::OutOfRoom
+            }
+            Err(JoinError::Unavailable) => {
+                self.error(
+                    ErrorCode::Unavailable,
+                    "The server cannot admit anyone just now: it has lost touch with the store it \
+                     shares with the other servers. Try again in a few seconds.",
+                );
+                Handled::OutOfRoom
             }
         }
     }
 
-    fn leave_room(&mut self) {
+    /// Brings `hearth_rooms` and `hearth_people` up to date after a join or a leave.
+    fn count_rooms(&self) {
+        let (rooms, people) = self.state.rooms.counts();
+        self.state.config.metrics.set_rooms(rooms, people);
+    }
+
+    async fn leave_room(&mut self) {
         if let Some(m) = self.membership.take() {
-            self.state.rooms.leave(&m.room, &m.id);
+            self.state.rooms.leave(&m.room, &m.id).await;
+            self.count_rooms();
             tracing::info!(client = %self.client, room = %m.room, peer = %m.id, "left");
         }
     }

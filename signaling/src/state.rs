@@ -1,7 +1,7 @@
 //! The state every handler and session shares: configuration, rooms, and shutdown.
 
 use crate::config::Config;
-use crate::rooms::Rooms;
+use crate::store::Store;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -9,7 +9,7 @@ use tokio_util::task::TaskTracker;
 
 pub(crate) struct AppState {
     pub config: Config,
-    pub rooms: Rooms,
+    pub rooms: Store,
     /// Cancelled when the server shuts down; every session watches it and closes its socket.
     pub shutdown: CancellationToken,
     /// Sessions still running, so `serve` returns only after each has said goodbye.
@@ -21,10 +21,10 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config) -> Arc<Self> {
+    pub fn new(config: Config, rooms: Store) -> Arc<Self> {
         Arc::new(AppState {
             config,
-            rooms: Rooms::default(),
+            rooms,
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
             hard_stop: CancellationToken::new(),

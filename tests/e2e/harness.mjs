@@ -314,3 +314,101 @@ export function setUp(browserOptions) {
   });
   return scene;
 }
+
+/** A free loopback port (closed again at once, for a server to take). @returns {Promise<number>} */
+export async function freePort() {
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const address = /** @type {import('node:net').AddressInfo} */ (probe.address());
+  await new Promise((resolve) => probe.close(resolve));
+  return address.port;
+}
+
+/**
+ * Debian's redis-server on a free loopback port, nothing saved to disk, for servers that share
+ * their rooms (`REDIS_URL`).
+ */
+export async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  await Promise.race([
+    new Promise((resolve) => lines.on('line', (line) => { if (line.includes('Ready to accept connections')) resolve(undefined); })),
+    once(child, 'exit').then(([code]) => { throw new Error(`redis-server exited with ${code} before it was ready`); }),
+  ]);
+  return {
+    url: `redis://127.0.0.1:${port}/`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/**
+ * A TCP load balancer on a free loopback port, as nginx would be in front of several servers:
+ * each connection goes to the next backend in turn, or to the one after when that one refuses it.
+ * `pin(i)` sends new connections to backend `i` first instead, so a test can choose who lands where.
+ * @param {number[]} ports the backends, on 127.0.0.1
+ */
+export async function startBalancer(ports) {
+  const { createServer, connect } = await import('node:net');
+  let next = 0;
+  /** @type {number | null} */
+  let pinned = null;
+  /** @type {Set<import('node:net').Socket>} */
+  const sockets = new Set();
+  const track = (/** @type {import('node:net').Socket} */ s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); };
+  const server = createServer((client) => {
+    track(client);
+    client.pause();
+    const first = pinned ?? next;
+    next = (next + 1) % ports.length;
+    const attempt = (/** @type {number} */ tried) => {
+      if (tried === ports.length) return client.destroy();
+      const backend = connect(ports[(first + tried) % ports.length], '127.0.0.1');
+      let connected = false;
+      backend.on('error', () => {
+        if (connected) client.destroy();
+        else attempt(tried + 1);
+      });
+      backend.once('connect', () => {
+        connected = true;
+        track(backend);
+        client.on('error', () => backend.destroy());
+        client.pipe(backend);
+        backend.pipe(client);
+        client.resume();
+      });
+    };
+    attempt(0);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const port = /** @type {import('node:net').AddressInfo} */ (server.address()).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    /** @param {number | null} index */
+    pin(index) {
+      pinned = index;
+    },
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/**
+ * A sample from a server's Prometheus metrics (served with `METRICS_ADDR`), 0 when absent.
+ * @param {string} url the metrics address, e.g. http://127.0.0.1:9090/metrics
+ * @param {string} series the name and labels, written exactly as the server writes them
+ */
+export async function metric(url, series) {
+  const text = await (await fetch(url)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}

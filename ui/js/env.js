@@ -50,6 +50,17 @@
 
 import { invoke, invokeRaw, tauri } from './bridge.js';
 
+/**
+ * The invite token in the page's address (`?token=`), which a server with tokens turned on needs
+ * with each `join`; null without one. Read from the address each time, never stored.
+ * @param {string} [search] the address's query, `location.search` by default
+ * @returns {string | null}
+ */
+export function inviteToken(search = globalThis.location?.search ?? '') {
+  const token = new URLSearchParams(search).get('token')?.trim();
+  return token ? token : null;
+}
+
 /** @returns {Promise<Environment>} */
 export async function detect() {
   const params = new URLSearchParams(location.search);

@@ -2,6 +2,8 @@
 //! The signaling client: one WebSocket to the server, reconnected with backoff, and the room
 //! rejoined after each reconnection. Messages in become events; the protocol is docs/PROTOCOL.md.
 
+import { inviteToken } from './env.js';
+
 /**
  * @typedef {{id: string, name: string}} PeerInfo
  * @typedef {{urls: string|string[], username?: string, credential?: string}} IceServer
@@ -11,12 +13,13 @@
  * @typedef {{type:'signal', from:string, data:unknown}} SignalMessage
  * @typedef {{type:'pong'}} PongMessage
  * @typedef {'bad-message'|'not-joined'|'already-joined'|'bad-room'|'bad-name'|'room-full'|'unknown-room'|'unknown-peer'|
- *   'too-large'|'rate-limited'|'join-timeout'} ErrorCode
+ *   'too-large'|'rate-limited'|'join-timeout'|'unauthorized'|'unavailable'} ErrorCode
  * @typedef {{type:'error', code:ErrorCode, message:string, refused?:number}} ErrorMessage `refused`: with
  *   `rate-limited`, how many messages of the burst were refused (one reply per burst)
  * @typedef {WelcomeMessage|PeerJoinedMessage|PeerLeftMessage|SignalMessage|PongMessage|ErrorMessage} ServerMessage
  *
- * @typedef {{type:'join', room:string, name:string}} JoinMessage
+ * @typedef {{type:'join', room:string, name:string, token?:string}} JoinMessage `token`: the invite
+ *   token a server with tokens turned on needs
  * @typedef {{type:'signal', to?:string, data:unknown}} OutgoingSignal
  * @typedef {{type:'leave'}|{type:'ping'}} ControlMessage
  * @typedef {JoinMessage|OutgoingSignal|ControlMessage} ClientMessage
@@ -34,10 +37,16 @@ const KEEPALIVE_MS = 10_000;
  * `peer-joined`, `peer-left`, `signal`, `server-error` (ErrorMessage), `unreachable` ({attempt, url}).
  */
 export class SignalingClient extends EventTarget {
-  /** @param {string} url ws:// or wss:// address of the server's /ws */
-  constructor(url) {
+  /**
+   * @param {string} url ws:// or wss:// address of the server's /ws
+   * @param {{token?: string | null}} [options] token: the invite token sent with each join; by
+   *   default the one in the page's address (`?token=`), if any
+   */
+  constructor(url, { token = inviteToken() } = {}) {
     super();
     this.url = url;
+    /** @type {string | null} */
+    this.token = token;
     /** @type {ConnectionState} */
     this.state = 'idle';
     /** @type {WebSocket | null} */
@@ -60,7 +69,7 @@ export class SignalingClient extends EventTarget {
     this.wanted = { room, name };
     this.joinedOnce = false;
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
-      this.#sendRaw({ type: 'join', room, name });
+      this.#sendRaw(this.#joinMessage());
     } else if (!this.ws) {
       this.#connect();
     }
@@ -109,6 +118,12 @@ export class SignalingClient extends EventTarget {
     return this.#sendRaw(to ? { type: 'signal', to, data } : { type: 'signal', data });
   }
 
+  /** The join for what we want to be in, with the invite token when there is one. @returns {JoinMessage} */
+  #joinMessage() {
+    const { room, name } = /** @type {{room: string, name: string}} */ (this.wanted);
+    return this.token ? { type: 'join', room, name, token: this.token } : { type: 'join', room, name };
+  }
+
   /** @param {ClientMessage} msg */
   #sendRaw(msg) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
@@ -136,7 +151,7 @@ export class SignalingClient extends EventTarget {
     this.ws = ws;
     ws.onopen = () => {
       this.lastHeard = Date.now();
-      if (this.wanted) this.#sendRaw({ type: 'join', ...this.wanted });
+      if (this.wanted) this.#sendRaw(this.#joinMessage());
       clearInterval(this.keepalive);
       this.keepalive = setInterval(() => this.#checkAlive(), KEEPALIVE_MS);
     };
@@ -178,6 +193,16 @@ export class SignalingClient extends EventTarget {
     this.retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
+  /** Sends the join again after the next backoff delay, on the connection we have. */
+  #retryJoin() {
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (this.wanted && this.state !== 'joined') this.#sendRaw(this.#joinMessage());
+    }, base / 2 + Math.random() * base / 2);
+  }
+
   /** @param {unknown} raw */
   #receive(raw) {
     /** @type {ServerMessage} */
@@ -206,9 +231,12 @@ export class SignalingClient extends EventTarget {
       case 'pong':
         break;
       case 'error':
-        if (['room-full', 'unknown-room', 'bad-room', 'bad-name'].includes(msg.code)) {
+        if (['room-full', 'unknown-room', 'bad-room', 'bad-name', 'unauthorized'].includes(msg.code)) {
           // Joining cannot succeed by retrying; stop trying.
           this.wanted = null;
+        } else if (msg.code === 'unavailable' && this.wanted && this.state !== 'joined') {
+          // The server cannot admit anyone for now (it lost its shared store): ask again later.
+          this.#retryJoin();
         }
         this.dispatchEvent(new CustomEvent('server-error', { detail: msg }));
         break;
