@@ -387,6 +387,7 @@ export class Controller extends EventTarget {
       case 'unknown-room':
       case 'bad-room':
       case 'bad-name':
+      case 'unauthorized':
         this.signaling?.close();
         this.signaling = null;
         this.#update({ screen: 'join', joining: false });
