@@ -31,9 +31,10 @@ const CHANNELS: [(u16, &str); 2] = [(CHAT, "chat"), (FILES, "files")];
 pub const HIGH_WATER: u64 = 4 * 1024 * 1024;
 /// `bufferedAmountLowThreshold`: 256 KiB.
 pub const LOW_WATER: u64 = 256 * 1024;
-/// The largest message sent: 256 KiB (Chromium's `max-message-size` is 262144). Longer ones are
+/// The largest message sent: 64 KiB, the SCTP default webrtcbin's descriptions imply (they
+/// carry no `max-message-size`, so a browser sends at most that to it too). Longer ones are
 /// refused ([`EngineError::DataTooLarge`]); files go in chunks of about 16 KiB.
-pub const MAX_MESSAGE: usize = 256 * 1024;
+pub const MAX_MESSAGE: usize = 64 * 1024;
 
 /// Whether a message is text (UTF-8) or bytes, as a browser's `string` or `ArrayBuffer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

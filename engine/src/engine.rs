@@ -260,6 +260,9 @@ impl Engine {
             .drain()
             .map(|(_, peer)| peer)
             .collect();
+        for peer in &peers {
+            peer.unblock_data();
+        }
         let _ = self.pipeline.set_state(gst::State::Null);
         for peer in peers {
             peer.close(None);

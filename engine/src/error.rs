@@ -26,7 +26,7 @@ pub enum EngineError {
     DataClosed(u16),
     #[error("{0} bytes are waiting to be sent; wait for the buffered-low event")]
     DataBusy(u64),
-    #[error("a message of {0} bytes is longer than a data channel message may be (256 KiB)")]
+    #[error("a message of {0} bytes is longer than a data channel message may be (64 KiB)")]
     DataTooLarge(usize),
     #[error("a text message must be UTF-8")]
     DataNotText,

@@ -494,6 +494,7 @@ impl Peer {
             data.ended();
         }
         if let Some(pipeline) = pipeline {
+            self.unblock_data();
             let feeds =
                 std::mem::take(&mut *self.feeds.lock().unwrap_or_else(PoisonError::into_inner));
             for (tee, pad) in feeds {
@@ -513,6 +514,25 @@ impl Peer {
                 state: "closed".into(),
             },
         );
+    }
+}
+
+impl Peer {
+    /// Lets go of messages still waiting to be sent, before the connection stops: GStreamer
+    /// 1.22's `sctpenc` otherwise waits for room for them with the pad lock the state change
+    /// needs, until SCTP gives up on the unanswered data (about four minutes, measured). A
+    /// flush of its output ends the wait; what was waiting is dropped, as a browser does on
+    /// `close()`. The element is webrtcbin's own, so it is found by its factory.
+    pub(crate) fn unblock_data(&self) {
+        let Some(webrtc) = self.webrtc.downcast_ref::<gst::Bin>() else {
+            return;
+        };
+        for element in webrtc.iterate_recurse().into_iter().flatten() {
+            let is_sctpenc = element.factory().is_some_and(|f| f.name() == "sctpenc");
+            if let (true, Some(pad)) = (is_sctpenc, element.static_pad("src")) {
+                pad.send_event(gst::event::FlushStart::new());
+            }
+        }
     }
 }
 

@@ -22,6 +22,8 @@ pub type Message = (PeerId, u16, DataKind, Vec<u8>);
 pub struct Forward {
     pub events: mpsc::UnboundedSender<(Option<PeerId>, EngineEvent)>,
     pub remote_sizes: Mutex<Vec<(u32, u32)>>,
+    /// The size of the newest preview picture.
+    pub local_size: Mutex<Option<(u32, u32)>>,
     /// Frames handed over, by where they came from.
     pub frames: Mutex<HashMap<FrameOrigin, u64>>,
     messages: mpsc::UnboundedSender<Message>,
@@ -39,9 +41,16 @@ impl Observer for Forward {
             "not a JPEG"
         );
         assert!(frame.at_ms > 0.0);
-        if let FrameOrigin::Remote { .. } = origin {
-            if let Ok(mut sizes) = self.remote_sizes.lock() {
-                sizes.push((frame.width, frame.height));
+        match origin {
+            FrameOrigin::Remote { .. } => {
+                if let Ok(mut sizes) = self.remote_sizes.lock() {
+                    sizes.push((frame.width, frame.height));
+                }
+            }
+            FrameOrigin::Local => {
+                if let Ok(mut size) = self.local_size.lock() {
+                    *size = Some((frame.width, frame.height));
+                }
             }
         }
         if let Ok(mut frames) = self.frames.lock() {
@@ -94,6 +103,7 @@ pub fn capture_of(
     let observer = Arc::new(Forward {
         events: tx,
         remote_sizes: Mutex::new(Vec::new()),
+        local_size: Mutex::new(None),
         frames: Mutex::new(HashMap::new()),
         messages,
         inbox: Mutex::new(Some(inbox)),
