@@ -463,9 +463,10 @@ impl CaptureGraph {
             }
         }
         let src = source.element()?;
-        // Opened on its own first: a display that cannot be opened is an answer, not an error
-        // on the call's bus.
-        if src.set_state(gst::State::Ready).is_err() {
+        // Started on its own first (a live source opens its device going to PAUSED and sends
+        // nothing until PLAYING): a display that cannot be opened is an answer, not an error on
+        // the call's bus.
+        if src.set_state(gst::State::Paused).is_err() {
             let _ = src.set_state(gst::State::Null);
             return Err(EngineError::NoScreen(match source {
                 ScreenSource::X11 { display } => {

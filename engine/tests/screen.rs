@@ -163,3 +163,83 @@ async fn a_camera_that_was_off_stays_off_after_sharing() {
     a.close();
     b.close();
 }
+
+/// An X server of the test's own (Xvfb, which `scripts/setup.sh` installs) on a display it
+/// picks itself; stopped when dropped.
+struct Xvfb {
+    server: std::process::Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start(width: u32, height: u32) -> Xvfb {
+        use std::io::BufRead;
+        let mut server = std::process::Command::new("Xvfb")
+            // Writes the display number it chose to stdout once it accepts connections.
+            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
+            .arg(format!("{width}x{height}x24"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("Xvfb (apt install xvfb, see scripts/setup.sh)");
+        let mut line = String::new();
+        let stdout = server.stdout.take().expect("Xvfb's output");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("Xvfb's display number");
+        let number: u32 = line.trim().parse().expect("a display number");
+        Xvfb {
+            server,
+            display: format!(":{number}"),
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x11_screen_is_shared_at_its_size() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let x = Xvfb::start(1920, 1080);
+    let (a, _, ab, b, b_seen) = call(true, Encoding::PerPeer).await;
+    until_size(|| b_seen.last_remote_size(), "b sees a's camera", CAMERA).await;
+
+    // A display that is not there is an answer, and the call goes on with the camera.
+    let missing = a.share_screen(&ScreenSource::X11 {
+        display: ":4242".into(),
+    });
+    assert!(
+        matches!(missing, Err(hearth_engine::EngineError::NoScreen(_))),
+        "{missing:?}"
+    );
+    assert!(!a.sharing_screen());
+
+    let info = a
+        .share_screen(&ScreenSource::X11 {
+            display: x.display.clone(),
+        })
+        .expect("share the X screen");
+    assert_eq!((info.width, info.height), (1920, 1080));
+    // Handed over at most 1280 wide (hearth_engine::REMOTE_MAX_WIDTH), keeping the aspect.
+    until_size(
+        || b_seen.last_remote_size(),
+        "b sees a's screen",
+        (1280, 720),
+    )
+    .await;
+    a.stop_screen_share().expect("stop");
+    until_size(
+        || b_seen.last_remote_size(),
+        "b sees a's camera again",
+        CAMERA,
+    )
+    .await;
+    assert_eq!(ab.progress().camera_opens, 1);
+    a.close();
+    b.close();
+}
