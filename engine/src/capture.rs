@@ -1,42 +1,58 @@
 //! The capture every connection shares: the camera and the microphone, each opened once and
 //! split by a `tee`; the camera closed and opened again (video off and on), devices switched;
-//! the preview's frames; the microphone's level; and, with [`Encoding::Shared`], the one VP8
-//! encoder whose packets are teed to every connection.
+//! the shared screen standing in for the camera; the preview's frames; the microphone's level;
+//! the bitrate of every VP8 encoder; and, with [`Encoding::Shared`], the one VP8 encoder whose
+//! packets are teed to every connection.
 //!
 //! ```text
-//! camera ─▶ videoconvert ▶ videoscale ▶ videorate ▶ I420 WxH@FPS ▶ tee ┬▶ queue ▶ jpegenc ▶ appsink (preview)
-//!                                                                      ├▶ (Shared) queue ▶ valve ▶ vp8enc ▶ rtpvp8pay ▶ tee ┬▶ peer …
-//!                                                                      └▶ (PerPeer) peer …                                  └▶ peer …
+//! camera ─▶ videoconvert ▶ videoscale ▶ videorate ▶ I420 WxH@FPS ──────────────────┐
+//!                                                                  input-selector ─▶ tee ┬▶ queue ▶ jpegenc ▶ appsink (preview)
+//! screen ─▶ videorate ▶ 15 fps ▶ videoconvert ▶ videoscale ▶ I420 ≤1920x1080 ──────┘     ├▶ (Shared) queue ▶ valve ▶ vp8enc ▶ rtpvp8pay ▶ tee ┬▶ peer …
+//!                                                                                        └▶ (PerPeer) peer …                                  └▶ peer …
 //! microphone ─▶ audioconvert ▶ audioresample ▶ volume (mute) ▶ level ▶ tee ┬▶ peer …
 //!                                                                          └▶ peer …
 //! ```
+//!
+//! Sharing the screen switches the selector to the screen, so every connection's existing video
+//! track carries it (no renegotiation; the encoders follow the new size), and raises every
+//! encoder's bitrate to [`SCREEN_BITRATE`]; stopping switches back to the camera, which stayed as
+//! the person left it (open or closed). The screen's source exists only while it is shared.
 //!
 //! A capture started with the video off makes no camera source at all until
 //! [`CaptureGraph::set_camera`]`(true)`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use gst::glib;
 use gst::prelude::*;
 
 use crate::devices;
 use crate::receive::{appsink, hand_over};
+use crate::screen::{
+    ScreenInfo, ScreenSource, SCREEN_BITRATE, SCREEN_FPS, SCREEN_MAX_HEIGHT, SCREEN_MAX_WIDTH,
+};
 use crate::sdp::{AUDIO_RTP_CAPS, VIDEO_RTP_CAPS};
 use crate::{
     capsfilter, leaky_queue, make, Capture, Encoding, EngineConfig, EngineError, FrameOrigin,
-    MediaKind, Observer, FPS, HEIGHT, JPEG_QUALITY, WIDTH,
+    MediaKind, Observer, CAMERA_BITRATE, FPS, HEIGHT, JPEG_QUALITY, WIDTH,
 };
 
 /// Pictures waiting for the preview's JPEG encoder: one; older ones are dropped.
 const PREVIEW_QUEUE: u32 = 1;
 /// Pictures waiting for the shared VP8 encoder: two; the oldest is dropped when full.
 const ENCODE_QUEUE: u32 = 2;
+/// How long sharing waits for the screen's first picture (its size) before giving up.
+const SCREEN_START: Duration = Duration::from_secs(5);
 
 /// What the capture has done so far.
 #[derive(Debug)]
 pub(crate) struct CaptureCounters {
     pub local_frames: AtomicU64,
     pub camera_opens: AtomicU64,
+    /// Pictures of the shared screen captured.
+    pub screen_frames: AtomicU64,
     /// The microphone's level as sent (after the mute), dBFS as f64 bits; NaN before any sound.
     pub microphone_db: AtomicU64,
 }
@@ -46,6 +62,7 @@ impl Default for CaptureCounters {
         CaptureCounters {
             local_frames: AtomicU64::new(0),
             camera_opens: AtomicU64::new(0),
+            screen_frames: AtomicU64::new(0),
             microphone_db: AtomicU64::new(f64::NAN.to_bits()),
         }
     }
@@ -69,6 +86,23 @@ struct Sources {
     camera_on: bool,
 }
 
+/// Every VP8 encoder of this capture (the shared one, or one per connection) and the bitrate
+/// they are told: the camera's, or the screen's while it is shared.
+struct Encoders {
+    bitrate: u32,
+    /// Weak: an encoder goes with its connection.
+    list: Vec<glib::WeakRef<gst::Element>>,
+}
+
+/// The picture switch in front of the video tee.
+struct Selector {
+    selector: gst::Element,
+    camera: gst::Pad,
+    screen: gst::Pad,
+    /// Where a screen source is linked.
+    screen_in: gst::Element,
+}
+
 /// The one VP8 encoder of [`Encoding::Shared`].
 struct SharedEncoder {
     /// Closed while no connection sends the picture, so a preview costs no encoding.
@@ -86,6 +120,8 @@ pub(crate) struct CaptureGraph {
     video_in: gst::Element,
     /// Raw pictures at the engine's size and rate.
     video_tee: gst::Element,
+    selector: Selector,
+    encoders: Mutex<Encoders>,
     /// Where a microphone source is linked.
     audio_in: gst::Element,
     /// Raw sound after the mute.
@@ -94,19 +130,23 @@ pub(crate) struct CaptureGraph {
     microphone_level: gst::Element,
     shared: Option<SharedEncoder>,
     sources: Mutex<Sources>,
+    /// The shared screen's source while it is shared. Held while sharing starts (up to
+    /// [`SCREEN_START`]), so two shares or a share and a stop never interleave; nothing else
+    /// takes it.
+    screen: Mutex<Option<gst::Element>>,
     pub counters: Arc<CaptureCounters>,
 }
 
 /// `vp8enc ! rtpvp8pay ! caps`, tuned for real time: no look-ahead, fastest preset, constant
 /// bitrate, a key frame at least every two seconds so a late joiner or a lost packet recovers
-/// quickly.
-pub(crate) fn vp8_encoder(prefix: &str) -> Result<Vec<gst::Element>, EngineError> {
+/// quickly. The encoder comes first.
+fn vp8_encoder(prefix: &str, bitrate: u32) -> Result<Vec<gst::Element>, EngineError> {
     let encoder = make("vp8enc", &format!("{prefix}-vp8enc"))?;
+    encoder.set_property_from_str("target-bitrate", &bitrate.to_string());
     for (property, value) in [
         ("deadline", "1"),
         ("cpu-used", "8"),
         ("end-usage", "cbr"),
-        ("target-bitrate", "1200000"),
         ("lag-in-frames", "0"),
         ("keyframe-max-dist", "60"),
         ("threads", "2"),
@@ -146,6 +186,30 @@ fn add_chain(pipeline: &gst::Pipeline, chain: &[&gst::Element]) -> Result<(), En
     Ok(())
 }
 
+/// A new input of `selector`, fed by `from`.
+fn request_linked(selector: &gst::Element, from: &gst::Element) -> Result<gst::Pad, EngineError> {
+    let pad = selector
+        .request_pad_simple("sink_%u")
+        .ok_or_else(|| EngineError::Pipeline("input-selector gave no pad".into()))?;
+    let output = from
+        .static_pad("src")
+        .ok_or_else(|| EngineError::Pipeline("no source pad".into()))?;
+    output
+        .link(&pad)
+        .map_err(|e| EngineError::Pipeline(format!("{e:?}")))?;
+    Ok(pad)
+}
+
+/// The size in `pad`'s current caps.
+fn picture_size(pad: &gst::Pad) -> Option<ScreenInfo> {
+    let caps = pad.current_caps()?;
+    let s = caps.structure(0)?;
+    Some(ScreenInfo {
+        width: u32::try_from(s.get::<i32>("width").ok()?).ok()?,
+        height: u32::try_from(s.get::<i32>("height").ok()?).ok()?,
+    })
+}
+
 impl CaptureGraph {
     /// Builds the capture into `pipeline` (not yet playing) and opens the microphone, and the
     /// camera if `config.video`.
@@ -164,7 +228,46 @@ impl CaptureGraph {
             ),
         )?;
         let video_tee = tee("capture-videotee")?;
-        add_chain(pipeline, &[&video_in, &scale, &rate, &size, &video_tee])?;
+        // Inactive inputs drop their pictures at once instead of waiting for the active one.
+        let selector = make("input-selector", "capture-selector")?;
+        selector.set_property("sync-streams", false);
+        add_chain(pipeline, &[&video_in, &scale, &rate, &size])?;
+        pipeline.add_many([&selector, &video_tee])?;
+        selector.link(&video_tee)?;
+        let camera_pad = request_linked(&selector, &size)?;
+
+        // The screen: at most SCREEN_FPS, fitted into the largest size sent.
+        let screen_in = make("videorate", "screen-videorate")?;
+        let screen_rate = capsfilter(
+            "screen-ratecaps",
+            &format!("video/x-raw,framerate={SCREEN_FPS}/1"),
+        )?;
+        let screen_convert = make("videoconvert", "screen-videoconvert")?;
+        let screen_scale = make("videoscale", "screen-videoscale")?;
+        let screen_size = capsfilter(
+            "screen-sizecaps",
+            &format!(
+                "video/x-raw,format=I420,width=[1,{SCREEN_MAX_WIDTH}],height=[1,{SCREEN_MAX_HEIGHT}],pixel-aspect-ratio=1/1"
+            ),
+        )?;
+        add_chain(
+            pipeline,
+            &[
+                &screen_in,
+                &screen_rate,
+                &screen_convert,
+                &screen_scale,
+                &screen_size,
+            ],
+        )?;
+        let screen_pad = request_linked(&selector, &screen_size)?;
+        selector.set_property("active-pad", &camera_pad);
+        let counters = Arc::new(CaptureCounters::default());
+        let screen_frames = counters.clone();
+        screen_pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            screen_frames.screen_frames.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
 
         // The preview.
         let preview_queue = leaky_queue("preview-queue", PREVIEW_QUEUE)?;
@@ -173,7 +276,6 @@ impl CaptureGraph {
         let preview = appsink("preview-frames")?;
         pipeline.add_many([&preview_queue, &jpeg, preview.upcast_ref()])?;
         gst::Element::link_many([&video_tee, &preview_queue, &jpeg, preview.upcast_ref()])?;
-        let counters = Arc::new(CaptureCounters::default());
         let frames = counters.clone();
         let preview_observer = observer.clone();
         hand_over(&jpeg, &preview, move |frame| {
@@ -181,14 +283,14 @@ impl CaptureGraph {
             preview_observer.frame(FrameOrigin::Local, frame);
         })?;
 
-        let shared = match config.encoding {
-            Encoding::PerPeer => None,
+        let (shared, shared_encoder) = match config.encoding {
+            Encoding::PerPeer => (None, None),
             Encoding::Shared => {
                 let queue = leaky_queue("shared-encode-queue", ENCODE_QUEUE)?;
                 let valve = make("valve", "shared-encode-valve")?;
                 valve.set_property("drop", true);
                 crate::peer::forward_sticky_events(&valve);
-                let encoder = vp8_encoder("shared")?;
+                let encoder = vp8_encoder("shared", CAMERA_BITRATE)?;
                 let rtp_tee = tee("shared-rtptee")?;
                 pipeline.add_many([&queue, &valve, &rtp_tee])?;
                 pipeline.add_many(&encoder)?;
@@ -196,11 +298,15 @@ impl CaptureGraph {
                 chain.extend(encoder.iter());
                 chain.push(&rtp_tee);
                 gst::Element::link_many(chain)?;
-                Some(SharedEncoder {
-                    valve,
-                    tee: rtp_tee,
-                    senders: Mutex::new(0),
-                })
+                let weak = encoder.first().map(|e| e.downgrade());
+                (
+                    Some(SharedEncoder {
+                        valve,
+                        tee: rtp_tee,
+                        senders: Mutex::new(0),
+                    }),
+                    weak,
+                )
             }
         };
 
@@ -225,6 +331,16 @@ impl CaptureGraph {
             capture: config.capture.clone(),
             video_in,
             video_tee,
+            selector: Selector {
+                selector,
+                camera: camera_pad,
+                screen: screen_pad,
+                screen_in,
+            },
+            encoders: Mutex::new(Encoders {
+                bitrate: CAMERA_BITRATE,
+                list: shared_encoder.into_iter().collect(),
+            }),
             audio_in,
             audio_tee,
             volume,
@@ -235,6 +351,7 @@ impl CaptureGraph {
                 camera_on: config.video,
                 ..Sources::default()
             }),
+            screen: Mutex::new(None),
             counters,
         };
         if let Some(src) =
@@ -303,6 +420,114 @@ impl CaptureGraph {
         if let Some(pad) = shared.tee.static_pad("sink") {
             pad.push_event(event);
         }
+    }
+
+    /// `vp8enc ! rtpvp8pay ! caps` for one connection, at the bitrate of what is sent now (the
+    /// camera's or the screen's) and told when that changes.
+    pub fn vp8_encoder(&self, prefix: &str) -> Result<Vec<gst::Element>, EngineError> {
+        let mut encoders = self.encoders.lock().unwrap_or_else(PoisonError::into_inner);
+        let chain = vp8_encoder(prefix, encoders.bitrate)?;
+        encoders.list.retain(|e| e.upgrade().is_some());
+        if let Some(encoder) = chain.first() {
+            encoders.list.push(encoder.downgrade());
+        }
+        Ok(chain)
+    }
+
+    /// Tells every encoder the bitrate of what is sent now.
+    fn set_bitrate(&self, bitrate: u32) {
+        let mut encoders = self.encoders.lock().unwrap_or_else(PoisonError::into_inner);
+        encoders.bitrate = bitrate;
+        encoders.list.retain(|e| e.upgrade().is_some());
+        for encoder in encoders.list.iter().filter_map(|e| e.upgrade()) {
+            encoder.set_property_from_str("target-bitrate", &bitrate.to_string());
+        }
+    }
+
+    /// Whether the screen is shared now.
+    pub fn sharing_screen(&self) -> bool {
+        self.screen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Sends the screen instead of the camera to every connection (and the preview), once its
+    /// first picture is there; the camera stays as it is. Sharing again while shared changes
+    /// nothing. Returns the size sent.
+    pub fn share_screen(&self, source: &ScreenSource) -> Result<ScreenInfo, EngineError> {
+        let mut screen = self.screen.lock().unwrap_or_else(PoisonError::into_inner);
+        if screen.is_some() {
+            if let Some(size) = picture_size(&self.selector.screen) {
+                return Ok(size);
+            }
+        }
+        let src = source.element()?;
+        // Started on its own first (a live source opens its device going to PAUSED and sends
+        // nothing until PLAYING): a display that cannot be opened is an answer, not an error on
+        // the call's bus.
+        if src.set_state(gst::State::Paused).is_err() {
+            let _ = src.set_state(gst::State::Null);
+            return Err(EngineError::NoScreen(match source {
+                ScreenSource::X11 { display } => {
+                    format!("the X11 display {display} could not be opened")
+                }
+                ScreenSource::Test { .. } => "the test screen could not start".into(),
+            }));
+        }
+        self.pipeline.add(&src)?;
+        let started = src
+            .link(&self.selector.screen_in)
+            .map_err(EngineError::from)
+            .and_then(|_| src.sync_state_with_parent().map_err(EngineError::from))
+            .and_then(|_| self.first_screen_picture());
+        let size = match started {
+            Ok(size) => size,
+            Err(e) => {
+                let _ = self.detach(src);
+                return Err(e);
+            }
+        };
+        *screen = Some(src);
+        drop(screen);
+        self.set_bitrate(SCREEN_BITRATE);
+        self.selector
+            .selector
+            .set_property("active-pad", &self.selector.screen);
+        self.request_key_frame();
+        Ok(size)
+    }
+
+    /// Waits up to [`SCREEN_START`] for the screen's first picture and returns its size.
+    fn first_screen_picture(&self) -> Result<ScreenInfo, EngineError> {
+        let start = Instant::now();
+        loop {
+            if let Some(size) = picture_size(&self.selector.screen) {
+                return Ok(size);
+            }
+            if start.elapsed() > SCREEN_START {
+                return Err(EngineError::NoScreen(format!(
+                    "no picture of the screen came within {} s",
+                    SCREEN_START.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends the camera again (as the person left it: nothing while it is closed) and releases
+    /// the screen. Stopping while not sharing changes nothing.
+    pub fn stop_screen(&self) -> Result<(), EngineError> {
+        let mut screen = self.screen.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(source) = screen.take() else {
+            return Ok(());
+        };
+        self.selector
+            .selector
+            .set_property("active-pad", &self.selector.camera);
+        self.set_bitrate(CAMERA_BITRATE);
+        self.request_key_frame();
+        self.detach(source)
     }
 
     /// Mutes the microphone (`track.enabled = false`): every connection gets silence.

@@ -1,6 +1,7 @@
 //! The engine: one GStreamer pipeline holding the shared capture and every connection (one
 //! [`Peer`] per remote person, each in its own bin), the map of those connections, and the bus
-//! that routes errors and sound levels to the connection they belong to.
+//! that routes errors and sound levels to the connection they belong to. Screen sharing is the
+//! capture's, so it is asked of the engine.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,7 +13,7 @@ use gst::prelude::*;
 use crate::capture::CaptureGraph;
 use crate::{
     init, AudioOutput, EngineConfig, EngineError, EngineEvent, MediaKind, Observer, Peer,
-    PeerConfig, PeerId, Progress,
+    PeerConfig, PeerId, Progress, ScreenInfo, ScreenSource,
 };
 
 /// The capture and the connections that share it.
@@ -214,12 +215,34 @@ impl Engine {
         self.capture.switch_device(kind, device_id)
     }
 
+    /// Sends the screen instead of the camera to every connection, in the video track each
+    /// already has (no renegotiation), at up to 1920x1080 and 15 fps and a higher bitrate;
+    /// the preview shows it too. The camera stays as it is meanwhile. Returns the size sent.
+    /// Blocks until the screen's first picture (a few seconds at most).
+    pub fn share_screen(&self, source: &ScreenSource) -> Result<ScreenInfo, EngineError> {
+        self.check_open()?;
+        self.capture.share_screen(source)
+    }
+
+    /// Sends the camera again, as the person left it (nothing while it is closed), and
+    /// releases the screen. Nothing happens when the screen is not shared.
+    pub fn stop_screen_share(&self) -> Result<(), EngineError> {
+        self.check_open()?;
+        self.capture.stop_screen()
+    }
+
+    /// Whether the screen is shared now.
+    pub fn sharing_screen(&self) -> bool {
+        self.capture.sharing_screen()
+    }
+
     /// The capture's figures (no connection's: see [`Peer::progress`]).
     pub fn progress(&self) -> Progress {
         let counters = &self.capture.counters;
         Progress {
             local_frames: counters.local_frames.load(Ordering::Relaxed),
             camera_opens: counters.camera_opens.load(Ordering::Relaxed),
+            screen_frames: counters.screen_frames.load(Ordering::Relaxed),
             remote_frames: 0,
             remote_level_db: None,
         }
@@ -237,6 +260,9 @@ impl Engine {
             .drain()
             .map(|(_, peer)| peer)
             .collect();
+        for peer in &peers {
+            peer.unblock_data();
+        }
         let _ = self.pipeline.set_state(gst::State::Null);
         for peer in peers {
             peer.close(None);

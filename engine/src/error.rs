@@ -20,6 +20,20 @@ pub enum EngineError {
     NoDevice(String),
     #[error("the call has ended")]
     Closed,
+    #[error("there is no data channel {0} (0 is the chat, 1 the files)")]
+    NoDataChannel(u16),
+    #[error("data channel {0} is not open")]
+    DataClosed(u16),
+    #[error("{0} bytes are waiting to be sent; wait for the buffered-low event")]
+    DataBusy(u64),
+    #[error("a message of {0} bytes is longer than a data channel message may be (64 KiB)")]
+    DataTooLarge(usize),
+    #[error("a text message must be UTF-8")]
+    DataNotText,
+    #[error("the data channel could not send: {0}")]
+    DataSend(String),
+    #[error("the screen cannot be shared: {0}")]
+    NoScreen(String),
 }
 
 impl From<gst::glib::BoolError> for EngineError {

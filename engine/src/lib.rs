@@ -7,18 +7,23 @@
 //!
 //! This file owns the types shared by every part; the parts are:
 //! - `engine`: the pipeline, its bus, and the map of peers;
-//! - `capture`: devices opened, tees, camera on/off, the shared encoder, preview frames;
+//! - `capture`: devices opened, tees, camera on/off, the screen in its place, encoders'
+//!   bitrate, the shared encoder, preview frames;
+//! - `screen`: where a shared screen comes from (X11, or a test pattern);
 //! - `peer`: one connection (its `webrtcbin`, send branches, negotiation, ICE);
+//! - `data`: a connection's two pre-negotiated data channels (chat and files);
 //! - `receive`: decoding, frames handed over, sound out;
 //! - `sdp`, `stats`, `devices`, `ice`, `error`: helpers named after what they convert or find.
 
 mod capture;
+mod data;
 mod devices;
 mod engine;
 mod error;
 mod ice;
 mod peer;
 mod receive;
+mod screen;
 mod sdp;
 mod stats;
 
@@ -29,19 +34,29 @@ use gst::glib;
 use gst::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use data::{DataKind, DataState, CHAT, FILES, HIGH_WATER, LOW_WATER, MAX_MESSAGE};
 pub use devices::{list as list_devices, Capture, DeviceInfo, TEST_CAMERA, TEST_MICROPHONE};
 pub use engine::Engine;
 pub use error::EngineError;
 pub use ice::{for_webrtcbin, IceServer, WebrtcbinIce};
 pub use peer::Peer;
+pub use screen::{
+    ScreenInfo, ScreenSource, SCREEN_BITRATE, SCREEN_FPS, SCREEN_MAX_HEIGHT, SCREEN_MAX_WIDTH,
+    TEST_SCREEN_HEIGHT, TEST_SCREEN_WIDTH,
+};
 
 /// The picture size the engine captures and sends, and paints the local preview at.
 pub const WIDTH: u32 = 640;
 pub const HEIGHT: u32 = 360;
 pub const FPS: u32 = 30;
-/// Remote pictures are scaled to this width (height follows the aspect ratio) before they are
-/// handed over, so a 1080p sender does not cost the UI 8 MB a frame.
-pub const REMOTE_WIDTH: u32 = 640;
+/// The VP8 encoders' bitrate while the camera is sent, bits per second (the screen's is
+/// [`SCREEN_BITRATE`]).
+pub const CAMERA_BITRATE: u32 = 1_200_000;
+/// Remote pictures wider than this are scaled down to it (height following the aspect ratio)
+/// before they are handed over, so a 1080p sender does not cost the UI 8 MB a frame; narrower
+/// ones keep their size. 1280: a shared screen stays readable (a 1280x720 camera is handed
+/// over at its size too, about four times the JPEG work of 640x360).
+pub const REMOTE_MAX_WIDTH: u32 = 1280;
 
 /// JPEG quality for pictures handed to the UI: sharp at 640x360, about 30 KB a frame.
 pub(crate) const JPEG_QUALITY: i32 = 85;
@@ -135,6 +150,16 @@ pub enum EngineEvent {
     Error {
         message: String,
     },
+    /// A data channel ([`CHAT`] or [`FILES`]) opened or closed.
+    DataState {
+        channel: u16,
+        state: DataState,
+    },
+    /// The bytes waiting on a data channel dropped below [`LOW_WATER`]
+    /// (`bufferedamountlow`).
+    DataBufferedLow {
+        channel: u16,
+    },
 }
 
 /// Receives events and frames. Called from GStreamer's threads: return quickly.
@@ -142,6 +167,9 @@ pub trait Observer: Send + Sync + 'static {
     /// `peer`: the connection the event is about; `None` for the capture's own (a camera error).
     fn event(&self, peer: Option<PeerId>, event: EngineEvent);
     fn frame(&self, origin: FrameOrigin, frame: Frame);
+    /// A message arrived on data channel `channel` ([`CHAT`] or [`FILES`]) of `peer`. Called
+    /// for every message, in order; the payload is only borrowed for the call.
+    fn data(&self, peer: PeerId, channel: u16, kind: DataKind, payload: &[u8]);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +221,8 @@ pub struct Progress {
     pub local_frames: u64,
     /// How many times a camera source element was made (opened) since the capture started.
     pub camera_opens: u64,
+    /// Pictures of the shared screen captured since the capture opened.
+    pub screen_frames: u64,
     /// Pictures received from this connection (every remote video track).
     pub remote_frames: u64,
     /// The connection's remote sound, loudest channel, dBFS; `None` before any sound.
@@ -215,6 +245,7 @@ const FACTORIES: &[&str] = &[
     "level",
     "tee",
     "valve",
+    "input-selector",
     "autoaudiosink",
     "queue",
     "capsfilter",

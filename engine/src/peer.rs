@@ -1,7 +1,8 @@
 //! One connection to one remote person: its own bin in the engine's pipeline holding a
 //! `webrtcbin`, the branches that feed it from the capture's tees (a queue and a valve, and with
-//! [`Encoding::PerPeer`] its own VP8 encoder; its own Opus encoder always), and its receive
-//! branches. Negotiation and ICE mirror `RTCPeerConnection`.
+//! [`Encoding::PerPeer`] its own VP8 encoder; its own Opus encoder always), its receive
+//! branches, and its two data channels (made with it, see `data`). Negotiation and ICE mirror
+//! `RTCPeerConnection`.
 //!
 //! GStreamer 1.22's webrtcbin has no rollback and refuses transceiver direction changes other
 //! than to inactive, so a peer offers and answers `sendrecv` audio and video from the first
@@ -19,12 +20,13 @@ use gst::glib;
 use gst::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::capture::{opus_encoder, vp8_encoder, CaptureGraph};
+use crate::capture::{opus_encoder, CaptureGraph};
+use crate::data::DataChannels;
 use crate::receive::{ReceiveCounters, Receiver};
 use crate::sdp::{from_gst, ssrc_kinds, to_gst, AUDIO_RTP_CAPS, VIDEO_RTP_CAPS};
 use crate::{
-    enum_nick, ice, leaky_queue, make, stats, AudioOutput, EngineError, EngineEvent, MediaKind,
-    Observer, PeerConfig, PeerId, Progress,
+    enum_nick, ice, leaky_queue, make, stats, AudioOutput, DataKind, EngineError, EngineEvent,
+    MediaKind, Observer, PeerConfig, PeerId, Progress,
 };
 
 /// Raw pictures waiting for this connection's own encoder: two; the oldest is dropped when full.
@@ -51,6 +53,8 @@ pub struct Peer {
     feeds: Mutex<Vec<(gst::Element, gst::Pad)>>,
     capture: Arc<CaptureGraph>,
     receiver: Arc<Receiver>,
+    /// Made once the bin runs; `None` only while it is being built.
+    data: Mutex<Option<Arc<DataChannels>>>,
     observer: Arc<dyn Observer>,
     closed: AtomicBool,
 }
@@ -114,7 +118,7 @@ impl Peer {
                 leaky_queue("video-queue", RAW_VIDEO_QUEUE)?,
                 video_valve.clone(),
             ];
-            chain.extend(vp8_encoder("video")?);
+            chain.extend(capture.vp8_encoder("video")?);
             chain
         };
         let audio_valve = closed_valve("audio-valve")?;
@@ -143,6 +147,7 @@ impl Peer {
             feeds: Mutex::new(Vec::new()),
             capture,
             receiver,
+            data: Mutex::new(None),
             observer,
             closed: AtomicBool::new(false),
         });
@@ -151,7 +156,13 @@ impl Peer {
         let started = peer.bin.sync_state_with_parent().map_err(EngineError::from);
         let fed = started
             .and_then(|_| peer.feed(&video_tee, &video_input))
-            .and_then(|_| peer.feed(peer.capture.audio_tee(), &audio_input));
+            .and_then(|_| peer.feed(peer.capture.audio_tee(), &audio_input))
+            // The data channels, before any description: the first offer or answer carries
+            // their m=application section.
+            .and_then(|_| DataChannels::create(&peer.webrtc, id, peer.observer.clone()))
+            .map(|data| {
+                *peer.data.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(data));
+            });
         if let Err(e) = fed {
             // Half built: out of the pipeline again, the capture undisturbed.
             peer.close(Some(pipeline));
@@ -425,12 +436,40 @@ impl Peer {
         Ok(())
     }
 
+    fn data_channels(&self) -> Result<Arc<DataChannels>, EngineError> {
+        self.check_open()?;
+        self.data
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(EngineError::Closed)
+    }
+
+    /// Sends one message on data channel `channel` ([`crate::CHAT`] or [`crate::FILES`]), as
+    /// `RTCDataChannel.send()`; returns its `bufferedAmount` afterwards. Refused with
+    /// [`EngineError::DataBusy`] while more than [`crate::HIGH_WATER`] bytes wait (wait for
+    /// [`EngineEvent::DataBufferedLow`]), [`EngineError::DataClosed`] before it opens.
+    pub fn send_data(
+        &self,
+        channel: u16,
+        kind: DataKind,
+        payload: &[u8],
+    ) -> Result<u64, EngineError> {
+        self.data_channels()?.send(channel, kind, payload)
+    }
+
+    /// The bytes waiting to be sent on data channel `channel` (`bufferedAmount`).
+    pub fn data_buffered(&self, channel: u16) -> Result<u64, EngineError> {
+        self.data_channels()?.buffered(channel)
+    }
+
     /// Frames captured and received so far, and this connection's remote sound level.
     pub fn progress(&self) -> Progress {
         let capture = &self.capture.counters;
         Progress {
             local_frames: capture.local_frames.load(Ordering::Relaxed),
             camera_opens: capture.camera_opens.load(Ordering::Relaxed),
+            screen_frames: capture.screen_frames.load(Ordering::Relaxed),
             remote_frames: self.receiver.counters.frames.load(Ordering::Relaxed),
             remote_level_db: self.receiver.counters.level_db(),
         }
@@ -445,7 +484,17 @@ impl Peer {
         if self.video_sending.swap(false, Ordering::AcqRel) {
             self.capture.video_senders_changed(false);
         }
+        // The data channels end with the webrtcbin; never closed one by one (see `data`).
+        let data = self
+            .data
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(data) = data {
+            data.ended();
+        }
         if let Some(pipeline) = pipeline {
+            self.unblock_data();
             let feeds =
                 std::mem::take(&mut *self.feeds.lock().unwrap_or_else(PoisonError::into_inner));
             for (tee, pad) in feeds {
@@ -465,6 +514,25 @@ impl Peer {
                 state: "closed".into(),
             },
         );
+    }
+}
+
+impl Peer {
+    /// Lets go of messages still waiting to be sent, before the connection stops: GStreamer
+    /// 1.22's `sctpenc` otherwise waits for room for them with the pad lock the state change
+    /// needs, until SCTP gives up on the unanswered data (about four minutes, measured). A
+    /// flush of its output ends the wait; what was waiting is dropped, as a browser does on
+    /// `close()`. The element is webrtcbin's own, so it is found by its factory.
+    pub(crate) fn unblock_data(&self) {
+        let Some(webrtc) = self.webrtc.downcast_ref::<gst::Bin>() else {
+            return;
+        };
+        for element in webrtc.iterate_recurse().into_iter().flatten() {
+            let is_sctpenc = element.factory().is_some_and(|f| f.name() == "sctpenc");
+            if let (true, Some(pad)) = (is_sctpenc, element.static_pad("src")) {
+                pad.send_event(gst::event::FlushStart::new());
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! What arrives from a connection: each stream `webrtcbin` adds a pad for is decoded in the
-//! peer's own bin; pictures are scaled, turned into JPEGs and handed over (tagged with the peer
-//! and the track), sound is measured and played. Also the JPEG hand-over the preview uses.
+//! peer's own bin; pictures are scaled down (to at most [`REMOTE_MAX_WIDTH`] wide), turned into
+//! JPEGs and handed over (tagged with the peer and the track), sound is measured and played.
+//! Also the JPEG hand-over the preview uses.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +11,7 @@ use gst::prelude::*;
 
 use crate::{
     capsfilter, leaky_queue, make, now_ms, AudioOutput, EngineError, EngineEvent, Frame,
-    FrameOrigin, MediaKind, Observer, PeerId, JPEG_QUALITY, REMOTE_WIDTH,
+    FrameOrigin, MediaKind, Observer, PeerId, JPEG_QUALITY, REMOTE_MAX_WIDTH,
 };
 
 /// When pictures (by timestamp) reached an encoder, oldest first; at most [`STAMPS`] kept.
@@ -126,7 +127,7 @@ impl Receiver {
         let scale = make("videoscale", &format!("video-scale-{track}"))?;
         let size = capsfilter(
             &format!("video-size-{track}"),
-            &format!("video/x-raw,width={REMOTE_WIDTH},pixel-aspect-ratio=1/1"),
+            &format!("video/x-raw,width=[1,{REMOTE_MAX_WIDTH}],pixel-aspect-ratio=1/1"),
         )?;
         let jpeg = make("jpegenc", &format!("video-jpeg-{track}"))?;
         jpeg.set_property("quality", JPEG_QUALITY);

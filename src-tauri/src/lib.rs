@@ -160,6 +160,8 @@ pub fn run() {
         native::native_peer_set_sending,
         native::native_set_microphone,
         native::native_remote_frame,
+        native::native_peer_send,
+        native::native_share_screen,
     ]);
     #[cfg(not(target_os = "linux"))]
     let builder = builder.invoke_handler(handler![]);

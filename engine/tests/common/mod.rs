@@ -1,6 +1,6 @@
-//! What the engine tests share: an observer that forwards events and counts frames by origin,
-//! engines on test sources with one or more connections, and handing candidates from one
-//! connection to its other end while waiting for states and frames.
+//! What the engine tests share: an observer that forwards events, counts frames by origin and
+//! passes data-channel messages on, engines on test sources with one or more connections, and
+//! handing candidates from one connection to its other end while waiting for states and frames.
 
 #![allow(dead_code)] // each test file uses its own part
 
@@ -9,18 +9,26 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hearth_engine::{
-    AudioOutput, Capture, Encoding, Engine, EngineConfig, EngineEvent, Frame, FrameOrigin,
-    IceServer, Observer, Peer, PeerConfig, PeerId, Progress,
+    AudioOutput, Capture, DataKind, Encoding, Engine, EngineConfig, EngineEvent, Frame,
+    FrameOrigin, IceServer, Observer, Peer, PeerConfig, PeerId, Progress,
 };
 use tokio::sync::mpsc;
 
 pub type Events = mpsc::UnboundedReceiver<(Option<PeerId>, EngineEvent)>;
 
+/// A data-channel message as the observer got it: connection, channel, kind, payload.
+pub type Message = (PeerId, u16, DataKind, Vec<u8>);
+
 pub struct Forward {
     pub events: mpsc::UnboundedSender<(Option<PeerId>, EngineEvent)>,
     pub remote_sizes: Mutex<Vec<(u32, u32)>>,
+    /// The size of the newest preview picture.
+    pub local_size: Mutex<Option<(u32, u32)>>,
     /// Frames handed over, by where they came from.
     pub frames: Mutex<HashMap<FrameOrigin, u64>>,
+    messages: mpsc::UnboundedSender<Message>,
+    /// Where the messages go, until a test takes it ([`Forward::inbox`]).
+    inbox: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
 }
 
 impl Observer for Forward {
@@ -33,18 +41,42 @@ impl Observer for Forward {
             "not a JPEG"
         );
         assert!(frame.at_ms > 0.0);
-        if let FrameOrigin::Remote { .. } = origin {
-            if let Ok(mut sizes) = self.remote_sizes.lock() {
-                sizes.push((frame.width, frame.height));
+        match origin {
+            FrameOrigin::Remote { .. } => {
+                if let Ok(mut sizes) = self.remote_sizes.lock() {
+                    sizes.push((frame.width, frame.height));
+                }
+            }
+            FrameOrigin::Local => {
+                if let Ok(mut size) = self.local_size.lock() {
+                    *size = Some((frame.width, frame.height));
+                }
             }
         }
         if let Ok(mut frames) = self.frames.lock() {
             *frames.entry(origin).or_default() += 1;
         }
     }
+    fn data(&self, peer: PeerId, channel: u16, kind: DataKind, payload: &[u8]) {
+        let _ = self.messages.send((peer, channel, kind, payload.to_vec()));
+    }
 }
 
 impl Forward {
+    /// The data-channel messages this engine receives (once).
+    pub fn inbox(&self) -> mpsc::UnboundedReceiver<Message> {
+        self.inbox
+            .lock()
+            .expect("inbox")
+            .take()
+            .expect("the inbox was taken already")
+    }
+
+    /// The size of the newest remote picture.
+    pub fn last_remote_size(&self) -> Option<(u32, u32)> {
+        self.remote_sizes.lock().expect("sizes").last().copied()
+    }
+
     /// Frames from each remote (connection, track), as counted by the observer.
     pub fn remote_origins(&self) -> HashMap<FrameOrigin, u64> {
         let frames = self.frames.lock().expect("frames");
@@ -67,10 +99,14 @@ pub fn capture_of(
     encoding: Encoding,
 ) -> (Arc<Engine>, Events, Arc<Forward>) {
     let (tx, rx) = mpsc::unbounded_channel();
+    let (messages, inbox) = mpsc::unbounded_channel();
     let observer = Arc::new(Forward {
         events: tx,
         remote_sizes: Mutex::new(Vec::new()),
+        local_size: Mutex::new(None),
         frames: Mutex::new(HashMap::new()),
+        messages,
+        inbox: Mutex::new(Some(inbox)),
     });
     let config = EngineConfig {
         capture,
@@ -112,20 +148,23 @@ pub fn side_with(ice_servers: Vec<IceServer>, relay_only: bool) -> Side {
     }
 }
 
-/// What [`relay`] saw of one connection: its connection and signaling states as they come, and
-/// every candidate it handed over.
+/// What [`relay`] saw of one connection: its connection and signaling states as they come,
+/// every candidate it handed over, and its other events (data channels, negotiation needed).
 pub struct Relayed {
     pub states: mpsc::UnboundedReceiver<String>,
     pub signaling: mpsc::UnboundedReceiver<String>,
     pub candidates: Arc<Mutex<Vec<String>>>,
+    pub others: mpsc::UnboundedReceiver<EngineEvent>,
 }
 
-type Route = (
-    Arc<Peer>,
-    mpsc::UnboundedSender<String>,
-    mpsc::UnboundedSender<String>,
-    Arc<Mutex<Vec<String>>>,
-);
+#[derive(Clone)]
+struct Route {
+    to: Arc<Peer>,
+    states: mpsc::UnboundedSender<String>,
+    signaling: mpsc::UnboundedSender<String>,
+    candidates: Arc<Mutex<Vec<String>>>,
+    others: mpsc::UnboundedSender<EngineEvent>,
+}
 
 /// Hands one engine's candidates to the other end of each of its connections and records each
 /// connection's states. Routes are added as connections are (before they negotiate: events of a
@@ -144,7 +183,14 @@ impl Relayer {
                     panic!("engine error ({peer:?}): {message}");
                 }
                 let route = peer.and_then(|p| table.lock().expect("routes").get(&p).cloned());
-                let Some((to, states, signaling, seen)) = route else {
+                let Some(Route {
+                    to,
+                    states,
+                    signaling,
+                    candidates: seen,
+                    others,
+                }) = route
+                else {
                     continue;
                 };
                 match event {
@@ -162,7 +208,9 @@ impl Relayer {
                     EngineEvent::SignalingState { state } => {
                         let _ = signaling.send(state);
                     }
-                    _ => {}
+                    other => {
+                        let _ = others.send(other);
+                    }
                 }
             }
         });
@@ -173,15 +221,23 @@ impl Relayer {
     pub fn route(&self, from: PeerId, to: Arc<Peer>) -> Relayed {
         let (states_tx, states) = mpsc::unbounded_channel();
         let (signaling_tx, signaling) = mpsc::unbounded_channel();
+        let (others_tx, others) = mpsc::unbounded_channel();
         let candidates = Arc::new(Mutex::new(Vec::new()));
-        self.routes
-            .lock()
-            .expect("routes")
-            .insert(from, (to, states_tx, signaling_tx, candidates.clone()));
+        self.routes.lock().expect("routes").insert(
+            from,
+            Route {
+                to,
+                states: states_tx,
+                signaling: signaling_tx,
+                candidates: candidates.clone(),
+                others: others_tx,
+            },
+        );
         Relayed {
             states,
             signaling,
             candidates,
+            others,
         }
     }
 }

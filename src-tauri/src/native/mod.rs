@@ -13,16 +13,27 @@
 //! - `native_set_camera {on}`: closes or reopens the camera for every connection.
 //! - `native_set_microphone {enabled}`: mute for every connection (silence is sent).
 //! - `native_switch_device {kind, deviceId}`
-//! - `native_progress` → `{localFrames, cameraOpens, remoteFrames: 0, remoteLevelDb: null}`
-//! - `native_preview_frame {after}` → the newest preview frame (see [`frames::FRAME_HEADER`])
+//! - `native_progress` → `{localFrames, cameraOpens, screenFrames, remoteFrames: 0,
+//!   remoteLevelDb: null}`
+//! - `native_preview_frame {after}` → the newest preview frame (see [`frames::FRAME_HEADER`]):
+//!   whatever is sent, the camera or the shared screen
+//! - `native_share_screen {on}` → `{width, height}`: every connection's video track carries the
+//!   screen instead of the camera (no renegotiation), up to 1920x1080 at 15 fps and 2.5
+//!   Mbit/s; `on: false` brings back the camera as it was (closed if it was closed) and
+//!   answers the camera's size. The screen is X11's (`DISPLAY`), a 1280x720 test pattern with
+//!   `HEARTH_FAKE_MEDIA=1`; error `no-screen`, with the reason, where there is none (Wayland).
 //!
 //! # One connection per other person
 //! `connection` is the page's name for it (any string, unique while it lives):
-//! - `native_connect {connection, iceServers, relayOnly?, camera?, microphone?, video?, events}`:
-//!   opens the capture if needed (as `native_start`, but with the camera closed unless `video`
-//!   is `true`) and a connection of that name, replacing
-//!   one of that name; `events` receives that connection's events (`ice-candidate`,
-//!   `negotiation-needed`, `connection-state`, `signaling-state`, `track {kind, track}`, `error`).
+//! - `native_connect {connection, iceServers, relayOnly?, camera?, microphone?, video?, events,
+//!   data}`: opens the capture if needed (as `native_start`, but with the camera closed unless
+//!   `video` is `true`) and a connection of that name, replacing one of that name, with its two
+//!   pre-negotiated data channels (`chat` id 0, `files` id 1); `events` receives that
+//!   connection's events (`ice-candidate`, `negotiation-needed`, `connection-state`,
+//!   `signaling-state`, `track {kind, track}`, `error`, `data-state {channel, state: "open" |
+//!   "closed"}`, `data-buffered-low {channel}` below 256 KiB waiting); `data` (a raw channel:
+//!   `ArrayBuffer`s) receives every data-channel message as `[channel, 0 text | 1 binary,
+//!   payload…]` (see [`data`]).
 //! - `native_disconnect {connection}` → `bool` (whether it existed); the others go on.
 //! - `native_peer_create_offer {connection, iceRestart}`, `native_peer_create_answer {connection}`
 //! - `native_peer_set_local_description {connection, description}`,
@@ -33,9 +44,15 @@
 //!   connection's remote frames and sound level), `native_peer_signaling_state {connection}`
 //!   → `"stable"` | `"have-local-offer"` | ... (read from webrtcbin)
 //! - `native_peer_set_sending {connection, kind, enabled}`: that connection sends `kind` or not.
+//! - `native_peer_send`: the raw body is one message's payload; headers `connection`, `channel`
+//!   (`"0"` | `"1"`), `kind` (`"text"` | `"binary"`) → the channel's `bufferedAmount` after
+//!   queueing. Errors: `busy` above 4 MiB waiting (wait for `data-buffered-low`), `closed`
+//!   when the channel is not open, `bad-request` for wrong headers, a JSON body, text that is
+//!   not UTF-8 or a message over 64 KiB.
 //! - `native_remote_frame {connection, track?, after}` → frame bytes of that connection's track
 //!   (`track` as in its `track` event; without it, its newest picture of any track).
 
+mod data;
 mod frames;
 mod service;
 
@@ -43,12 +60,13 @@ use std::sync::Arc;
 
 use hearth_engine::{
     Capture, DeviceInfo, EngineError, EngineEvent, IceServer, MediaKind, Peer, PeerConfig,
-    Progress, SessionDescription,
+    Progress, ScreenInfo, ScreenSource, SessionDescription,
 };
-use tauri::ipc::{Channel, Response};
+use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request, Response};
 use tauri::State;
 
 use crate::error::CommandError;
+use data::Outgoing;
 use service::{Connect, Service};
 
 impl From<EngineError> for CommandError {
@@ -56,7 +74,13 @@ impl From<EngineError> for CommandError {
         let code = match e {
             EngineError::Init(_) | EngineError::MissingPlugin(_) => "native-unavailable",
             EngineError::NoDevice(_) => "no-device",
-            EngineError::Closed => "closed",
+            EngineError::Closed | EngineError::DataClosed(_) => "closed",
+            EngineError::DataBusy(_) => "busy",
+            EngineError::NoDataChannel(_)
+            | EngineError::DataTooLarge(_)
+            | EngineError::DataNotText => "bad-request",
+            EngineError::DataSend(_) => "data-send",
+            EngineError::NoScreen(_) => "no-screen",
             _ => "negotiation",
         };
         CommandError::new(code, e.to_string())
@@ -184,6 +208,57 @@ pub async fn native_progress(state: State<'_, NativeState>) -> Result<Progress, 
     Ok(state.service.engine().await?.progress())
 }
 
+/// Where a shared screen comes from here: the test pattern with `HEARTH_FAKE_MEDIA=1`, else the
+/// session's X11 display.
+fn screen_source() -> Result<ScreenSource, EngineError> {
+    if crate::webview::fake_media() {
+        return Ok(ScreenSource::test());
+    }
+    let display = std::env::var("DISPLAY").ok();
+    let session = std::env::var("XDG_SESSION_TYPE").ok();
+    ScreenSource::detect(display.as_deref(), session.as_deref())
+}
+
+/// Shares the screen with every connection (`on`) or goes back to the camera as it was; answers
+/// the size of the picture now sent.
+#[tauri::command]
+pub async fn native_share_screen(
+    state: State<'_, NativeState>,
+    on: bool,
+) -> Result<ScreenInfo, CommandError> {
+    let engine = state.service.engine().await?;
+    tauri::async_runtime::spawn_blocking(move || {
+        if on {
+            engine.share_screen(&screen_source()?)
+        } else {
+            engine.stop_screen_share().map(|()| ScreenInfo {
+                width: hearth_engine::WIDTH,
+                height: hearth_engine::HEIGHT,
+            })
+        }
+    })
+    .await
+    .map_err(|e| CommandError::new("engine", e.to_string()))?
+    .map_err(CommandError::from)
+}
+
+/// One data-channel message from the page: the raw body is its payload, the headers say where
+/// it goes (see [`Outgoing`]). Answers the channel's `bufferedAmount` after queueing.
+#[tauri::command]
+pub async fn native_peer_send(
+    state: State<'_, NativeState>,
+    request: Request<'_>,
+) -> Result<u64, CommandError> {
+    let outgoing = Outgoing::from_headers(request.headers())?;
+    let InvokeBody::Raw(payload) = request.body() else {
+        return Err(CommandError::new(
+            "bad-request",
+            "a data-channel message is sent as raw bytes (an ArrayBuffer or Uint8Array)",
+        ));
+    };
+    state.service.send_data(&outgoing, payload)
+}
+
 /// The newest preview picture after sequence number `after`, waiting up to a second for one; an
 /// empty reply means none came (the page simply asks again).
 #[tauri::command]
@@ -206,6 +281,7 @@ pub async fn native_connect(
     microphone: Option<String>,
     video: Option<bool>,
     events: Channel<EngineEvent>,
+    data: Channel<InvokeResponseBody>,
 ) -> Result<(), CommandError> {
     hearth_engine::init()?;
     state
@@ -219,6 +295,7 @@ pub async fn native_connect(
             capture: capture(camera, microphone),
             video,
             events,
+            data,
         })
         .await
 }

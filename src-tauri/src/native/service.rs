@@ -1,22 +1,32 @@
 //! The one task that owns the native engine (the capture) and the map of connections by name,
 //! fed by commands on a bounded channel, so opening, connecting, disconnecting and closing
-//! never race; and the observer that routes the engine's events and frames, tagged with their
-//! connection, to that connection's page channel and frame slots.
+//! never race; and the observer that routes the engine's events, frames and data-channel
+//! messages, tagged with their connection, to that connection's page channels and frame slots.
 //!
 //! Negotiation and stats do not go through the task: it hands out the connection's handle and
 //! the command awaits the operation itself, so a slow negotiation never holds up another
-//! connection.
+//! connection. Data-channel sends do not either: they find the connection in the routes.
+//!
+//! # Received messages toward the page
+//! A message is handed to the connection's `data` channel on the GStreamer thread that
+//! received it, as raw bytes ([`super::data::frame`]); no queue of ours holds it. Sending on a
+//! Tauri channel does not block (Tauri keeps the bytes until the page fetches them), so a slow
+//! page never stalls a call. If the send fails (the page is gone), the message is dropped and
+//! a warning logged once per connection. How much waits in Tauri is bounded by the sender's
+//! flow control only as far as the page keeps up: the page must read its channel promptly.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use hearth_engine::{
-    AudioOutput, Capture, Encoding, Engine, EngineConfig, EngineEvent, Frame, FrameOrigin,
-    MediaKind, Observer, Peer, PeerConfig, PeerId,
+    AudioOutput, Capture, DataKind, Encoding, Engine, EngineConfig, EngineEvent, Frame,
+    FrameOrigin, MediaKind, Observer, Peer, PeerConfig, PeerId,
 };
-use tauri::ipc::Channel;
+use tauri::ipc::{Channel, InvokeResponseBody};
 use tokio::sync::{mpsc, oneshot};
 
+use super::data::{frame, Outgoing};
 use super::frames::FrameSlot;
 use crate::error::CommandError;
 
@@ -28,9 +38,14 @@ const COMMANDS: usize = 32;
 /// today; screen sharing adds one). A request for another track beyond that is refused.
 const TRACKS: usize = 16;
 
-/// Where one connection's events and pictures go.
+/// Where one connection's events, pictures and messages go, and the connection itself.
 pub struct Route {
+    peer: Arc<Peer>,
     events: Channel<EngineEvent>,
+    /// Data-channel messages, as raw bytes.
+    data: Channel<InvokeResponseBody>,
+    /// Whether a failed send to `data` was logged already (once per connection).
+    data_warned: AtomicBool,
     /// The newest remote picture of any of its tracks.
     pub any: Arc<FrameSlot>,
     /// The newest remote picture of each track, made on the first frame or request; at most
@@ -60,6 +75,10 @@ impl Routes {
     pub fn named(&self, connection: &str) -> Option<Arc<Route>> {
         self.by_name.get(connection).cloned()
     }
+}
+
+fn no_connection(connection: &str) -> CommandError {
+    CommandError::new("closed", format!("no connection {connection}"))
 }
 
 /// Routes the engine's events and frames. Events of a connection not yet (or no longer) routed
@@ -109,6 +128,26 @@ impl Observer for Forward {
             }
         }
     }
+
+    fn data(&self, peer: PeerId, channel: u16, kind: DataKind, payload: &[u8]) {
+        let route = self
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_peer
+            .get(&peer)
+            .cloned();
+        let Some(route) = route else { return };
+        let message = InvokeResponseBody::Raw(frame(channel, kind, payload));
+        if let Err(e) = route.data.send(message) {
+            if !route.data_warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "a data-channel message for the page was dropped ({peer}): {e}; \
+                     later failures of this connection are not logged"
+                );
+            }
+        }
+    }
 }
 
 /// What opening a connection needs.
@@ -121,6 +160,8 @@ pub struct Connect {
     /// the camera closed.
     pub video: Option<bool>,
     pub events: Channel<EngineEvent>,
+    /// Where the connection's data-channel messages go, as raw bytes.
+    pub data: Channel<InvokeResponseBody>,
 }
 
 type Reply<T> = oneshot::Sender<Result<T, CommandError>>;
@@ -243,6 +284,21 @@ impl Service {
         self.ask(|reply| Command::SwitchDevice(kind, device, reply))
             .await
     }
+
+    /// Queues `payload` on a connection's data channel, as `outgoing` says; returns the
+    /// channel's `bufferedAmount` afterwards. Found through the routes, not the task: one
+    /// message of a file never waits behind a slow command.
+    pub fn send_data(&self, outgoing: &Outgoing, payload: &[u8]) -> Result<u64, CommandError> {
+        let route = self
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .named(&outgoing.connection)
+            .ok_or_else(|| no_connection(&outgoing.connection))?;
+        Ok(route
+            .peer
+            .send_data(outgoing.channel, outgoing.kind, payload)?)
+    }
 }
 
 /// The service task's state: the only owner of the engine and the connections.
@@ -343,7 +399,10 @@ impl Owner {
         let config = connect.peer.clone();
         let peer = blocking(move || engine.add_peer(&config)).await?;
         let route = Arc::new(Route {
+            peer: peer.clone(),
             events: connect.events,
+            data: connect.data,
+            data_warned: AtomicBool::new(false),
             any: Arc::default(),
             tracks: Mutex::new(HashMap::new()),
         });
@@ -411,11 +470,162 @@ mod tests {
             capture: Capture::Test,
             video,
             events: Channel::new(|_| Ok(())),
+            data: Channel::new(|_| Ok(())),
         }
     }
 
     async fn settle() {
         tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+
+    /// A connection whose events (as JSON) and data-channel messages (as raw bytes) come out on
+    /// the returned receivers, as the page would get them.
+    fn observed(
+        connection: &str,
+    ) -> (
+        Connect,
+        mpsc::UnboundedReceiver<serde_json::Value>,
+        mpsc::UnboundedReceiver<Vec<u8>>,
+    ) {
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (data_tx, data) = mpsc::unbounded_channel();
+        let mut connect = connect(connection, Some(false));
+        connect.events = Channel::new(move |body| {
+            if let InvokeResponseBody::Json(json) = body {
+                let _ = events_tx.send(serde_json::from_str(&json).expect("an event is JSON"));
+            }
+            Ok(())
+        });
+        connect.data = Channel::new(move |body| {
+            match body {
+                InvokeResponseBody::Raw(bytes) => {
+                    let _ = data_tx.send(bytes);
+                }
+                InvokeResponseBody::Json(json) => panic!("a message went as JSON: {json}"),
+            }
+            Ok(())
+        });
+        (connect, events, data)
+    }
+
+    /// Hands `events`' candidates to `to` and passes the data-channel events on.
+    fn relay(
+        mut events: mpsc::UnboundedReceiver<serde_json::Value>,
+        to: Arc<Peer>,
+    ) -> mpsc::UnboundedReceiver<serde_json::Value> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                match event["type"].as_str() {
+                    Some("ice-candidate") => {
+                        let line = event["sdpMLineIndex"].as_u64().expect("index") as u32;
+                        let candidate = event["candidate"].as_str().expect("candidate");
+                        let _ = to.add_ice_candidate(line, candidate);
+                    }
+                    Some("data-state" | "data-buffered-low") => {
+                        let _ = tx.send(event);
+                    }
+                    _ => {}
+                }
+            }
+        });
+        rx
+    }
+
+    async fn both_open(events: &mut mpsc::UnboundedReceiver<serde_json::Value>) {
+        for _ in 0..2 {
+            let event = tokio::time::timeout(Duration::from_secs(60), events.recv())
+                .await
+                .expect("the data channels did not open in 60 s")
+                .expect("events");
+            assert_eq!(event["type"], "data-state");
+            assert_eq!(event["state"], "open");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn data_channel_messages_cross_the_bridge_as_raw_bytes() {
+        let (ada, bob) = (Service::start(), Service::start());
+        let (to_bob, ada_events, _) = observed("bob");
+        let (to_ada, bob_events, mut bob_data) = observed("ada");
+        ada.connect(to_bob).await.expect("ada connects");
+        bob.connect(to_ada).await.expect("bob connects");
+        let (ada_peer, bob_peer) = (
+            ada.peer("bob").await.expect("ada's"),
+            bob.peer("ada").await.expect("bob's"),
+        );
+        let mut ada_events = relay(ada_events, bob_peer.clone());
+        let mut bob_events = relay(bob_events, ada_peer.clone());
+        let offer = ada_peer.create_offer(false).await.expect("offer");
+        ada_peer.set_local_description(&offer).await.expect("local");
+        bob_peer
+            .set_remote_description(&offer)
+            .await
+            .expect("remote");
+        let answer = bob_peer.create_answer().await.expect("answer");
+        bob_peer
+            .set_local_description(&answer)
+            .await
+            .expect("local");
+        ada_peer
+            .set_remote_description(&answer)
+            .await
+            .expect("remote");
+        both_open(&mut ada_events).await;
+        both_open(&mut bob_events).await;
+
+        let chat = Outgoing {
+            connection: "bob".into(),
+            channel: hearth_engine::CHAT,
+            kind: DataKind::Text,
+        };
+        ada.send_data(&chat, "hi <i>bob</i>".as_bytes())
+            .expect("sent");
+        let message = tokio::time::timeout(Duration::from_secs(30), bob_data.recv())
+            .await
+            .expect("no message in 30 s")
+            .expect("data");
+        assert_eq!(message, frame(0, DataKind::Text, b"hi <i>bob</i>"));
+
+        // Above the high-water mark the page is told `busy`, and later that it may go on.
+        let files = Outgoing {
+            connection: "bob".into(),
+            channel: hearth_engine::FILES,
+            kind: DataKind::Binary,
+        };
+        let chunk = vec![7u8; hearth_engine::MAX_MESSAGE];
+        let refused = (0..2000)
+            .map(|_| ada.send_data(&files, &chunk))
+            .find_map(Result::err)
+            .expect("never busy");
+        assert_eq!(refused.code, "busy", "{refused:?}");
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(60), ada_events.recv())
+                .await
+                .expect("no buffered-low in 60 s")
+                .expect("events");
+            if event["type"] == "data-buffered-low" {
+                assert_eq!(event["channel"], 1);
+                break;
+            }
+        }
+        let unknown = Outgoing {
+            connection: "nobody".into(),
+            ..chat
+        };
+        assert_eq!(
+            ada.send_data(&unknown, b"x").expect_err("no").code,
+            "closed"
+        );
+        // With megabytes still waiting, closing ends at once.
+        let start = std::time::Instant::now();
+        ada.close().await;
+        bob.close().await;
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "closing took {:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
