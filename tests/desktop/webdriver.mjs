@@ -132,6 +132,13 @@ export class DesktopApp {
     if (!ok) throw new Error(`no field labelled "${label}"`);
   }
 
+  /** Chooses a file on disk in the `<input type="file">` matched by `selector`, as a person picking it. */
+  async chooseFile(selector, file) {
+    const element = await this.#call('POST', '/element', { using: 'css selector', value: selector });
+    const id = Object.values(element)[0];
+    await this.#call('POST', `/element/${id}/value`, { text: file, value: [...file] });
+  }
+
   /** The visible text of the element with this id. */
   text(id) {
     return this.script('const el = document.getElementById(arguments[0]); return el && el.checkVisibility() ? el.textContent : null;', id);

@@ -31,7 +31,9 @@ export const COMMANDS = /** @type {const} */ ({
   native_progress: [],
   native_preview_frame: ['after'],
   // One connection per other person, named by the page.
-  native_connect: ['connection', 'iceServers', 'relayOnly?', 'camera?', 'microphone?', 'video?', 'events'],
+  native_connect: ['connection', 'iceServers', 'relayOnly?', 'camera?', 'microphone?', 'video?', 'events', 'data'],
+  native_peer_send: [],
+  native_share_screen: ['on'],
   native_disconnect: ['connection'],
   native_peer_create_offer: ['connection', 'iceRestart'],
   native_peer_create_answer: ['connection'],
@@ -51,6 +53,8 @@ export const COMMANDS = /** @type {const} */ ({
  */
 export const RAW_COMMANDS = /** @type {const} */ ({
   download_write: ['id'],
+  // `connection` is a header a webview never sends (fetch forbids it), hence connection-name.
+  native_peer_send: ['connection-name', 'channel', 'kind'],
 });
 
 /**

@@ -21,7 +21,7 @@ if (env.native && typeof RTCPeerConnection !== 'function') {
   else {
     media = native.media;
     // GStreamer 1.22's webrtcbin cannot roll back.
-    caps = ['no-rollback'];
+    caps = ['no-rollback', 'data'];
   }
 }
 const controller = new Controller(env, { caps, media });

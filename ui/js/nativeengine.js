@@ -6,6 +6,7 @@
 
 /** @typedef {import('./env.js').NativeBridge} NativeBridge */
 /** @typedef {import('./bridge.js').Command} Command */
+import { invokeRaw } from './bridge.js';
 
 export class NativeEngine {
   /** @param {NativeBridge} bridge */
@@ -62,15 +63,26 @@ export class NativeEngine {
    * @param {RTCIceServer[]} iceServers
    * @param {boolean} relayOnly only relayed (TURN) candidates, as `iceTransportPolicy: 'relay'`
    * @param {(event: any) => void} onEvent
+   * @param {(message: ArrayBuffer) => void} onData every data-channel message, as `[channel, kind, payload…]`
    * @returns {{name: string, ready: Promise<void>}}
    */
-  connect(iceServers, relayOnly, onEvent) {
+  connect(iceServers, relayOnly, onEvent, onData) {
     this.made += 1;
     const name = `connection-${this.made}`;
     this.connections.add(name);
     const events = this.bridge.channel(onEvent);
-    const ready = this.#inTurn(() => this.invoke('native_connect', { connection: name, iceServers, relayOnly, ...this.#devices(), events }));
+    const data = this.bridge.channel(onData);
+    const ready = this.#inTurn(() => this.invoke('native_connect', { connection: name, iceServers, relayOnly, ...this.#devices(), events, data }));
     return { name, ready };
+  }
+
+  /**
+   * Queues one message on a connection's data channel; answers the channel's bytes waiting.
+   * @param {string} connection @param {string} channel "0" chat, "1" files
+   * @param {'text'|'binary'} kind @param {Uint8Array} bytes
+   */
+  sendData(connection, channel, kind, bytes) {
+    return invokeRaw('native_peer_send', bytes, { 'connection-name': connection, channel, kind });
   }
 
   /** Ends one connection; without any and without the preview, the capture closes too. @param {string} name */

@@ -157,15 +157,28 @@ class NativeMedia {
   }
 
   canShareScreen() {
-    return false;
+    return true;
   }
 
-  /** @returns {Promise<MediaStreamTrack>} */
+  /**
+   * The engine sends the screen instead of the camera to every connection; the page's track is
+   * the picture's stand-in, whose preview then shows the screen.
+   * @returns {Promise<MediaStreamTrack>}
+   */
   async openScreen() {
-    throw new MediaError('Sharing a screen from the app is not possible yet.', 'NotSupportedError');
+    try {
+      await this.engine.start();
+      await this.engine.invoke('native_share_screen', { on: true });
+    } catch (e) {
+      throw new MediaError(`The screen could not be shared: ${e instanceof Error ? e.message : e}`, 'NotReadableError');
+    }
+    return this.pictures.cameraTrack();
   }
 
-  stopScreen() {}
+  /** Back to the camera, as it was. */
+  stopScreen() {
+    this.engine.invoke('native_share_screen', { on: false }).catch((e) => console.warn('hearth:', e));
+  }
 
   /** @param {HTMLVideoElement} video @param {MediaStream | null} stream */
   show(video, stream) {

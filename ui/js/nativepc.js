@@ -7,6 +7,7 @@
 
 /** @typedef {import('./nativeengine.js').NativeEngine} NativeEngine */
 /** @typedef {import('./nativevideo.js').NativePictures} NativePictures */
+import { NativeDataChannel } from './nativedata.js';
 /** @typedef {'audio'|'video'} Kind */
 
 /**
@@ -71,8 +72,12 @@ export class NativePeerConnection extends EventTarget {
     this.closed = false;
     /** The page-side tracks standing for this connection's remote tracks, by the engine's track id. @type {Map<number, MediaStreamTrack>} */
     this.remoteTracks = new Map();
-    const { name, ready } = engine.connect(config.iceServers ?? [], config.iceTransportPolicy === 'relay', (event) => this.#onEngineEvent(event));
+    /** The data channels by their pre-negotiated id (the engine makes chat 0 and files 1). @type {Map<number, NativeDataChannel>} */
+    this.dataChannels = new Map();
+    const { name, ready } = engine.connect(config.iceServers ?? [], config.iceTransportPolicy === 'relay',
+      (event) => this.#onEngineEvent(event), (message) => this.#onData(message));
     this.name = name;
+    this.connected = ready;
     // Nothing is sent until a track is attached, as with the browser's transceivers.
     /** @type {Promise<unknown>} */
     this.ready = ready.then(async () => {
@@ -120,11 +125,39 @@ export class NativePeerConnection extends EventTarget {
       case 'error':
         console.error(`hearth: native engine (${this.name}):`, event.message);
         break;
+      case 'data-state':
+        this.dataChannels.get(event.channel)?.changed(event.state);
+        break;
+      case 'data-buffered-low':
+        this.dataChannels.get(event.channel)?.drained();
+        break;
       default:
         // The engine's own negotiation-needed comes when it starts, before the page has asked
         // for anything; the page's is raised by addTransceiver and restartIce below.
         break;
     }
+  }
+
+  /** A data-channel message: `[channel, 0 text | 1 binary, payload…]`. @param {unknown} message */
+  #onData(message) {
+    if (this.closed || !(message instanceof ArrayBuffer) || message.byteLength < 2) return;
+    const bytes = new Uint8Array(message);
+    this.dataChannels.get(bytes[0])?.received(bytes[1], bytes.subarray(2));
+  }
+
+  /**
+   * The page's side of one of the engine's two data channels; only those (negotiated, ids 0 and
+   * 1) exist.
+   * @param {string} label @param {RTCDataChannelInit} [init]
+   */
+  createDataChannel(label, init = {}) {
+    const id = init.id ?? -1;
+    if (!init.negotiated || (id !== 0 && id !== 1)) {
+      throw new DOMException('The native engine has only its two pre-negotiated data channels (ids 0 and 1).', 'OperationError');
+    }
+    const channel = new NativeDataChannel(this.engine, () => this.name, this.connected, label, id);
+    this.dataChannels.set(id, channel);
+    return /** @type {RTCDataChannel} */ (/** @type {unknown} */ (channel));
   }
 
   #needNegotiation() {
@@ -248,6 +281,7 @@ export class NativePeerConnection extends EventTarget {
     this.connectionState = 'closed';
     this.signalingState = 'closed';
     for (const track of this.remoteTracks.values()) this.pictures.endRemoteTrack(track);
+    for (const channel of this.dataChannels.values()) channel.changed('closed');
     this.remoteTracks.clear();
     this.ready.then(() => this.engine.disconnect(this.name)).catch((e) => console.warn('hearth: native engine', e));
   }

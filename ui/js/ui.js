@@ -432,7 +432,7 @@ export class Page {
   #renderChat(chat) {
     const { el } = this;
     show(el.chatUnread, chat.unread > 0);
-    el.chatUnread.textContent = String(chat.unread);
+    el.chatUnread.textContent = chat.unread ? String(chat.unread) : '';
     el.chatBtn.setAttribute('aria-label', chat.unread ? `Chat, ${chat.unread} unread` : 'Chat');
     show(el.chatError, !!chat.error);
     el.chatError.textContent = chat.error ?? '';

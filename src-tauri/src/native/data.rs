@@ -51,7 +51,7 @@ impl Outgoing {
                 .to_str()
                 .map_err(|_| bad(format!("the `{name}` header is not text")))
         };
-        let connection = header("connection")?.to_string();
+        let connection = header("connection-name")?.to_string();
         let channel = match header("channel")? {
             "0" => CHAT,
             "1" => FILES,
@@ -105,7 +105,7 @@ mod tests {
     #[test]
     fn the_headers_say_where_a_message_goes() {
         let outgoing = Outgoing::from_headers(&headers(&[
-            ("connection", "ada"),
+            ("connection-name", "ada"),
             ("channel", "1"),
             ("kind", "binary"),
         ]))
@@ -120,8 +120,16 @@ mod tests {
         );
         for wrong in [
             headers(&[("channel", "0"), ("kind", "text")]),
-            headers(&[("connection", "ada"), ("channel", "2"), ("kind", "text")]),
-            headers(&[("connection", "ada"), ("channel", "0"), ("kind", "json")]),
+            headers(&[
+                ("connection-name", "ada"),
+                ("channel", "2"),
+                ("kind", "text"),
+            ]),
+            headers(&[
+                ("connection-name", "ada"),
+                ("channel", "0"),
+                ("kind", "json"),
+            ]),
         ] {
             let error = Outgoing::from_headers(&wrong).expect_err("refused");
             assert_eq!(error.code, "bad-request");
