@@ -1,7 +1,7 @@
 //! The desktop app (native engine: its pre-negotiated data channels and its screen) with Chromium
 //! through the real server: chat both ways, a 50 MB file each way with its SHA-256 checked (the
-//! app's written into its Downloads folder), and the app sharing its screen (a test pattern with
-//! fake media), which Chromium receives at the screen's size until the camera comes back.
+//! app's written into its Downloads folder), and the app sharing its screen (Xvfb's, through
+//! ximagesrc), which Chromium receives at the screen's size until the camera comes back.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,8 +22,9 @@ const home = mkdtempSync(path.join(tmpdir(), 'hearth-app-home-'));
 before(async () => {
   server = await startServer();
   browser = await launchBrowser({ fps: 15 });
-  // A home of its own, so the received file lands in a Downloads folder the test can read.
-  app = await DesktopApp.launch({ env: { HOME: home } });
+  // A home of its own, so the received file lands in a Downloads folder the test can read; fake
+  // camera and microphone, but the real (Xvfb's) screen to share.
+  app = await DesktopApp.launch({ env: { HOME: home, HEARTH_FAKE_SCREEN: '0' } });
 });
 after(async () => {
   await gus?.close().catch(() => {});
@@ -114,8 +115,11 @@ test('the app shares its screen: the browser gets the screen\'s size, then the c
     return { width: v.videoWidth, label: v.getAttribute('aria-label') };
   });
   const camera = (await picture()).width;
+  // The X screen's size as the app's window sees it; a screen wider than 1920 is sent scaled down.
+  const screen = await app.script('return { width: screen.width, height: screen.height }');
+  const expected = Math.min(screen.width, Math.round(screen.width * Math.min(1, 1920 / screen.width, 1080 / screen.height)));
   await app.clickButton('Share Screen');
-  await waitFor(async () => (await picture()).width === 1280, 20_000, 'the browser to get the app\'s 1280x720 screen');
+  await waitFor(async () => (await picture()).width === expected, 20_000, `the browser to get the app's ${screen.width}x${screen.height} screen`);
   assert.equal((await picture()).label, "Nell's screen");
   await gus.framesAdvance(10);
   await app.clickButton('Stop Sharing');

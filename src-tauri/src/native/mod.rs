@@ -209,10 +209,12 @@ pub async fn native_progress(state: State<'_, NativeState>) -> Result<Progress, 
     Ok(state.service.engine().await?.progress())
 }
 
-/// Where a shared screen comes from here: the test pattern with `HEARTH_FAKE_MEDIA=1`, else the
-/// session's X11 display.
+/// Where a shared screen comes from here: the test pattern with `HEARTH_FAKE_MEDIA=1` (unless
+/// `HEARTH_FAKE_SCREEN=0`: fake camera and microphone, the real screen, as the desktop test on
+/// Xvfb shares it), else the session's X11 display.
 fn screen_source() -> Result<ScreenSource, EngineError> {
-    if crate::webview::fake_media() {
+    let real_screen = std::env::var("HEARTH_FAKE_SCREEN").is_ok_and(|v| v == "0");
+    if crate::webview::fake_media() && !real_screen {
         return Ok(ScreenSource::test());
     }
     let display = std::env::var("DISPLAY").ok();
