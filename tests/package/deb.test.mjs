@@ -70,8 +70,11 @@ after(() => {
 });
 
 test('the .deb installs with apt on a clean Debian 12 and declares what it needs', () => {
-  const control = sh(['dpkg-deb', '--field', path.join(debDir, debName), 'Package', 'Depends']).stdout;
+  const control = sh(['dpkg-deb', '--field', path.join(debDir, debName), 'Package', 'Depends', 'Recommends']).stdout;
   assert.match(control, /^Package: hearth$/m);
+  // Screen sharing on Wayland goes through the desktop portal and PipeWire.
+  assert.match(control, /^Recommends: .*\bgstreamer1\.0-pipewire\b/m);
+  assert.match(control, /^Recommends: .*\bxdg-desktop-portal\b/m);
   for (const dep of ['libwebkit2gtk-4.1-0', 'libgtk-3-0', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-nice']) {
     assert.match(control, new RegExp(`\\b${dep.replace(/[.]/g, '\\.')}\\b`), `Depends lacks ${dep}`);
   }
