@@ -215,7 +215,11 @@ fn screen_source() -> Result<ScreenSource, EngineError> {
         return Ok(ScreenSource::test());
     }
     let display = std::env::var("DISPLAY").ok();
-    let session = std::env::var("XDG_SESSION_TYPE").ok();
+    // A Wayland compositor without the session type said is Wayland all the same (its X11
+    // display, XWayland, shows only X11 windows).
+    let session = std::env::var("XDG_SESSION_TYPE")
+        .ok()
+        .or_else(|| std::env::var_os("WAYLAND_DISPLAY").map(|_| "wayland".to_string()));
     ScreenSource::detect(display.as_deref(), session.as_deref())
 }
 
