@@ -440,3 +440,22 @@ pub async fn native_remote_frame(
     };
     Ok(Response::new(slot.next(after).await))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_can_tell_data_and_screen_refusals_apart() {
+        let code = |e: EngineError| CommandError::from(e).code;
+        assert_eq!(code(EngineError::DataBusy(5_000_000)), "busy");
+        assert_eq!(code(EngineError::DataClosed(0)), "closed");
+        assert_eq!(code(EngineError::Closed), "closed");
+        assert_eq!(code(EngineError::NoDataChannel(2)), "bad-request");
+        assert_eq!(code(EngineError::DataTooLarge(70_000)), "bad-request");
+        assert_eq!(code(EngineError::DataNotText), "bad-request");
+        let no_screen = CommandError::from(EngineError::NoScreen("Wayland".into()));
+        assert_eq!(no_screen.code, "no-screen");
+        assert!(no_screen.message.contains("Wayland"));
+    }
+}
