@@ -1,8 +1,8 @@
 //! The capture every connection shares: the camera and the microphone, each opened once and
 //! split by a `tee`; the camera closed and opened again (video off and on), devices switched;
 //! the shared screen standing in for the camera; the preview's frames; the microphone's level;
-//! how every VP8 encoder is tuned (camera or screen); and, with [`Encoding::Shared`], the one VP8 encoder whose
-//! packets are teed to every connection.
+//! how every VP8 encoder is tuned (camera or screen); and, with [`Encoding::Shared`], the one
+//! VP8 encoder whose packets are teed to every connection.
 //!
 //! ```text
 //! camera ─▶ videoconvert ▶ videoscale ▶ videorate ▶ I420 WxH@FPS ──────────────────┐
@@ -15,8 +15,9 @@
 //!
 //! Sharing the screen switches the selector to the screen, so every connection's existing video
 //! track carries it (no renegotiation; the encoders follow the new size), and tunes every
-//! encoder for it ([`SCREEN`]: a higher bitrate, unchanged blocks skipped); stopping switches back to the camera, which stayed as
-//! the person left it (open or closed). The screen's source exists only while it is shared.
+//! encoder for it ([`SCREEN`]: a higher bitrate, unchanged blocks skipped); stopping switches
+//! back to the camera, which stayed as the person left it (open or closed). The screen's source
+//! exists only while it is shared.
 //!
 //! A capture started with the video off makes no camera source at all until
 //! [`CaptureGraph::set_camera`]`(true)`.
@@ -484,11 +485,12 @@ impl CaptureGraph {
     pub fn share_screen(&self, source: &ScreenSource) -> Result<ScreenInfo, EngineError> {
         let mut screen = self.screen.lock().unwrap_or_else(PoisonError::into_inner);
         if screen.is_some() {
-            if let Some(size) = picture_size(&self.selector.screen) {
-                return Ok(size);
-            }
+            return picture_size(&self.selector.screen)
+                .ok_or_else(|| EngineError::NoScreen("the shared screen has no picture".into()));
         }
         let src = source.element()?;
+        // The selector's input keeps the caps of an earlier share: a new picture says the size.
+        let before = self.counters.screen_frames.load(Ordering::Relaxed);
         // Started on its own first (a live source opens its device going to PAUSED and sends
         // nothing until PLAYING): a display that cannot be opened is an answer, not an error on
         // the call's bus.
@@ -506,7 +508,7 @@ impl CaptureGraph {
             .link(&self.selector.screen_in)
             .map_err(EngineError::from)
             .and_then(|_| src.sync_state_with_parent().map_err(EngineError::from))
-            .and_then(|_| self.first_screen_picture());
+            .and_then(|_| self.first_screen_picture(before));
         let size = match started {
             Ok(size) => size,
             Err(e) => {
@@ -524,12 +526,15 @@ impl CaptureGraph {
         Ok(size)
     }
 
-    /// Waits up to [`SCREEN_START`] for the screen's first picture and returns its size.
-    fn first_screen_picture(&self) -> Result<ScreenInfo, EngineError> {
+    /// Waits up to [`SCREEN_START`] for the screen's first picture (more than `before` counted)
+    /// and returns its size.
+    fn first_screen_picture(&self, before: u64) -> Result<ScreenInfo, EngineError> {
         let start = Instant::now();
         loop {
-            if let Some(size) = picture_size(&self.selector.screen) {
-                return Ok(size);
+            if self.counters.screen_frames.load(Ordering::Relaxed) > before {
+                if let Some(size) = picture_size(&self.selector.screen) {
+                    return Ok(size);
+                }
             }
             if start.elapsed() > SCREEN_START {
                 return Err(EngineError::NoScreen(format!(
