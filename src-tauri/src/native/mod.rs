@@ -44,7 +44,8 @@
 //!   connection's remote frames and sound level), `native_peer_signaling_state {connection}`
 //!   → `"stable"` | `"have-local-offer"` | ... (read from webrtcbin)
 //! - `native_peer_set_sending {connection, kind, enabled}`: that connection sends `kind` or not.
-//! - `native_peer_send`: the raw body is one message's payload; headers `connection`, `channel`
+//! - `native_peer_send`: the raw body is one message's payload; headers `hearth-connection`
+//!   (not `connection`, which webviews drop: see [`data::CONNECTION_HEADER`]), `channel`
 //!   (`"0"` | `"1"`), `kind` (`"text"` | `"binary"`) → the channel's `bufferedAmount` after
 //!   queueing. Errors: `busy` above 4 MiB waiting (wait for `data-buffered-low`), `closed`
 //!   when the channel is not open, `bad-request` for wrong headers, a JSON body, text that is
