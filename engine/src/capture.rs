@@ -1,8 +1,8 @@
 //! The capture every connection shares: the camera and the microphone, each opened once and
 //! split by a `tee`; the camera closed and opened again (video off and on), devices switched;
 //! the shared screen standing in for the camera; the preview's frames; the microphone's level;
-//! the bitrate of every VP8 encoder; and, with [`Encoding::Shared`], the one VP8 encoder whose
-//! packets are teed to every connection.
+//! how every VP8 encoder is tuned (camera or screen); and, with [`Encoding::Shared`], the one
+//! VP8 encoder whose packets are teed to every connection.
 //!
 //! ```text
 //! camera ─▶ videoconvert ▶ videoscale ▶ videorate ▶ I420 WxH@FPS ──────────────────┐
@@ -14,9 +14,10 @@
 //! ```
 //!
 //! Sharing the screen switches the selector to the screen, so every connection's existing video
-//! track carries it (no renegotiation; the encoders follow the new size), and raises every
-//! encoder's bitrate to [`SCREEN_BITRATE`]; stopping switches back to the camera, which stayed as
-//! the person left it (open or closed). The screen's source exists only while it is shared.
+//! track carries it (no renegotiation; the encoders follow the new size), and tunes every
+//! encoder for it ([`SCREEN`]: a higher bitrate, unchanged blocks skipped); stopping switches
+//! back to the camera, which stayed as the person left it (open or closed). The screen's source
+//! exists only while it is shared.
 //!
 //! A capture started with the video off makes no camera source at all until
 //! [`CaptureGraph::set_camera`]`(true)`.
@@ -86,10 +87,36 @@ struct Sources {
     camera_on: bool,
 }
 
-/// Every VP8 encoder of this capture (the shared one, or one per connection) and the bitrate
-/// they are told: the camera's, or the screen's while it is shared.
-struct Encoders {
+/// How a VP8 encoder is set for what it encodes.
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    /// `target-bitrate`, bits per second.
     bitrate: u32,
+    /// `static-threshold`: how much a block must change to be encoded again; vp8enc's default
+    /// (1) for a camera, 100 for a screen (its documented advice), whose blocks mostly stay.
+    static_threshold: u32,
+}
+
+const CAMERA: Tuning = Tuning {
+    bitrate: CAMERA_BITRATE,
+    static_threshold: 1,
+};
+const SCREEN: Tuning = Tuning {
+    bitrate: SCREEN_BITRATE,
+    static_threshold: 100,
+};
+
+impl Tuning {
+    fn apply(&self, encoder: &gst::Element) {
+        encoder.set_property_from_str("target-bitrate", &self.bitrate.to_string());
+        encoder.set_property_from_str("static-threshold", &self.static_threshold.to_string());
+    }
+}
+
+/// Every VP8 encoder of this capture (the shared one, or one per connection) and how they are
+/// tuned: for the camera, or for the screen while it is shared.
+struct Encoders {
+    tuning: Tuning,
     /// Weak: an encoder goes with its connection.
     list: Vec<glib::WeakRef<gst::Element>>,
 }
@@ -140,9 +167,9 @@ pub(crate) struct CaptureGraph {
 /// `vp8enc ! rtpvp8pay ! caps`, tuned for real time: no look-ahead, fastest preset, constant
 /// bitrate, a key frame at least every two seconds so a late joiner or a lost packet recovers
 /// quickly. The encoder comes first.
-fn vp8_encoder(prefix: &str, bitrate: u32) -> Result<Vec<gst::Element>, EngineError> {
+fn vp8_encoder(prefix: &str, tuning: Tuning) -> Result<Vec<gst::Element>, EngineError> {
     let encoder = make("vp8enc", &format!("{prefix}-vp8enc"))?;
-    encoder.set_property_from_str("target-bitrate", &bitrate.to_string());
+    tuning.apply(&encoder);
     for (property, value) in [
         ("deadline", "1"),
         ("cpu-used", "8"),
@@ -290,7 +317,7 @@ impl CaptureGraph {
                 let valve = make("valve", "shared-encode-valve")?;
                 valve.set_property("drop", true);
                 crate::peer::forward_sticky_events(&valve);
-                let encoder = vp8_encoder("shared", CAMERA_BITRATE)?;
+                let encoder = vp8_encoder("shared", CAMERA)?;
                 let rtp_tee = tee("shared-rtptee")?;
                 pipeline.add_many([&queue, &valve, &rtp_tee])?;
                 pipeline.add_many(&encoder)?;
@@ -338,7 +365,7 @@ impl CaptureGraph {
                 screen_in,
             },
             encoders: Mutex::new(Encoders {
-                bitrate: CAMERA_BITRATE,
+                tuning: CAMERA,
                 list: shared_encoder.into_iter().collect(),
             }),
             audio_in,
@@ -422,11 +449,11 @@ impl CaptureGraph {
         }
     }
 
-    /// `vp8enc ! rtpvp8pay ! caps` for one connection, at the bitrate of what is sent now (the
-    /// camera's or the screen's) and told when that changes.
+    /// `vp8enc ! rtpvp8pay ! caps` for one connection, tuned for what is sent now (the camera
+    /// or the screen) and tuned again when that changes.
     pub fn vp8_encoder(&self, prefix: &str) -> Result<Vec<gst::Element>, EngineError> {
         let mut encoders = self.encoders.lock().unwrap_or_else(PoisonError::into_inner);
-        let chain = vp8_encoder(prefix, encoders.bitrate)?;
+        let chain = vp8_encoder(prefix, encoders.tuning)?;
         encoders.list.retain(|e| e.upgrade().is_some());
         if let Some(encoder) = chain.first() {
             encoders.list.push(encoder.downgrade());
@@ -434,13 +461,13 @@ impl CaptureGraph {
         Ok(chain)
     }
 
-    /// Tells every encoder the bitrate of what is sent now.
-    fn set_bitrate(&self, bitrate: u32) {
+    /// Tunes every encoder for what is sent now.
+    fn tune(&self, tuning: Tuning) {
         let mut encoders = self.encoders.lock().unwrap_or_else(PoisonError::into_inner);
-        encoders.bitrate = bitrate;
+        encoders.tuning = tuning;
         encoders.list.retain(|e| e.upgrade().is_some());
         for encoder in encoders.list.iter().filter_map(|e| e.upgrade()) {
-            encoder.set_property_from_str("target-bitrate", &bitrate.to_string());
+            tuning.apply(&encoder);
         }
     }
 
@@ -458,11 +485,12 @@ impl CaptureGraph {
     pub fn share_screen(&self, source: &ScreenSource) -> Result<ScreenInfo, EngineError> {
         let mut screen = self.screen.lock().unwrap_or_else(PoisonError::into_inner);
         if screen.is_some() {
-            if let Some(size) = picture_size(&self.selector.screen) {
-                return Ok(size);
-            }
+            return picture_size(&self.selector.screen)
+                .ok_or_else(|| EngineError::NoScreen("the shared screen has no picture".into()));
         }
         let src = source.element()?;
+        // The selector's input keeps the caps of an earlier share: a new picture says the size.
+        let before = self.counters.screen_frames.load(Ordering::Relaxed);
         // Started on its own first (a live source opens its device going to PAUSED and sends
         // nothing until PLAYING): a display that cannot be opened is an answer, not an error on
         // the call's bus.
@@ -480,7 +508,7 @@ impl CaptureGraph {
             .link(&self.selector.screen_in)
             .map_err(EngineError::from)
             .and_then(|_| src.sync_state_with_parent().map_err(EngineError::from))
-            .and_then(|_| self.first_screen_picture());
+            .and_then(|_| self.first_screen_picture(before));
         let size = match started {
             Ok(size) => size,
             Err(e) => {
@@ -490,7 +518,7 @@ impl CaptureGraph {
         };
         *screen = Some(src);
         drop(screen);
-        self.set_bitrate(SCREEN_BITRATE);
+        self.tune(SCREEN);
         self.selector
             .selector
             .set_property("active-pad", &self.selector.screen);
@@ -498,12 +526,15 @@ impl CaptureGraph {
         Ok(size)
     }
 
-    /// Waits up to [`SCREEN_START`] for the screen's first picture and returns its size.
-    fn first_screen_picture(&self) -> Result<ScreenInfo, EngineError> {
+    /// Waits up to [`SCREEN_START`] for the screen's first picture (more than `before` counted)
+    /// and returns its size.
+    fn first_screen_picture(&self, before: u64) -> Result<ScreenInfo, EngineError> {
         let start = Instant::now();
         loop {
-            if let Some(size) = picture_size(&self.selector.screen) {
-                return Ok(size);
+            if self.counters.screen_frames.load(Ordering::Relaxed) > before {
+                if let Some(size) = picture_size(&self.selector.screen) {
+                    return Ok(size);
+                }
             }
             if start.elapsed() > SCREEN_START {
                 return Err(EngineError::NoScreen(format!(
@@ -525,7 +556,7 @@ impl CaptureGraph {
         self.selector
             .selector
             .set_property("active-pad", &self.selector.camera);
-        self.set_bitrate(CAMERA_BITRATE);
+        self.tune(CAMERA);
         self.request_key_frame();
         self.detach(source)
     }

@@ -7,8 +7,8 @@
 //!
 //! This file owns the types shared by every part; the parts are:
 //! - `engine`: the pipeline, its bus, and the map of peers;
-//! - `capture`: devices opened, tees, camera on/off, the screen in its place, encoders'
-//!   bitrate, the shared encoder, preview frames;
+//! - `capture`: devices opened, tees, camera on/off, the screen in its place, how encoders
+//!   are tuned, the shared encoder, preview frames;
 //! - `screen`: where a shared screen comes from (X11, or a test pattern);
 //! - `peer`: one connection (its `webrtcbin`, send branches, negotiation, ICE);
 //! - `data`: a connection's two pre-negotiated data channels (chat and files);

@@ -78,10 +78,14 @@ impl ScreenSource {
         let rate = format!("framerate={SCREEN_FPS}/1");
         let (source, caps) = match self {
             ScreenSource::Test { width, height } => (
+                // A ball moving over a still blue screen, in yellow: like a real screen, mostly
+                // still, and unlike the test camera's white ball on black.
                 gst::ElementFactory::make("videotestsrc")
                     .name("screen-test")
                     .property("is-live", true)
-                    .property_from_str("pattern", "smpte")
+                    .property_from_str("pattern", "ball")
+                    .property("background-color", 0xff20_4060u32)
+                    .property("foreground-color", 0xffff_d000u32)
                     .build()?,
                 format!("video/x-raw,width={width},height={height},{rate}"),
             ),

@@ -357,3 +357,90 @@ async fn hanging_up_with_megabytes_waiting_ends_at_once() {
     assert!(took < Duration::from_secs(10), "hanging up took {took:?}");
     b.engine.close();
 }
+
+/// An offer as Chromium makes it for the page (sound, picture, and the two pre-negotiated data
+/// channels: one `m=application` section), trimmed of what does not matter here.
+const BROWSER_OFFER: &str = "v=0\r
+o=- 4611731400430051336 2 IN IP4 127.0.0.1\r
+s=-\r
+t=0 0\r
+a=group:BUNDLE 0 1 2\r
+a=extmap-allow-mixed\r
+a=msid-semantic: WMS browser\r
+m=audio 9 UDP/TLS/RTP/SAVPF 111\r
+c=IN IP4 0.0.0.0\r
+a=rtcp:9 IN IP4 0.0.0.0\r
+a=ice-ufrag:Hx3q\r
+a=ice-pwd:Ue1mBkLJ9Fv0b3WqTZAKt4nS\r
+a=ice-options:trickle\r
+a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3F:56:3F:3D:DE:0B:5C:B1:27:6D:62:16\r
+a=setup:actpass\r
+a=mid:0\r
+a=sendrecv\r
+a=msid:browser audio-track\r
+a=rtcp-mux\r
+a=rtpmap:111 opus/48000/2\r
+a=rtcp-fb:111 transport-cc\r
+a=fmtp:111 minptime=10;useinbandfec=1\r
+a=ssrc:1001 cname:browser\r
+m=video 9 UDP/TLS/RTP/SAVPF 96\r
+c=IN IP4 0.0.0.0\r
+a=rtcp:9 IN IP4 0.0.0.0\r
+a=ice-ufrag:Hx3q\r
+a=ice-pwd:Ue1mBkLJ9Fv0b3WqTZAKt4nS\r
+a=ice-options:trickle\r
+a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3F:56:3F:3D:DE:0B:5C:B1:27:6D:62:16\r
+a=setup:actpass\r
+a=mid:1\r
+a=sendrecv\r
+a=msid:browser video-track\r
+a=rtcp-mux\r
+a=rtcp-rsize\r
+a=rtpmap:96 VP8/90000\r
+a=rtcp-fb:96 goog-remb\r
+a=rtcp-fb:96 transport-cc\r
+a=rtcp-fb:96 ccm fir\r
+a=rtcp-fb:96 nack\r
+a=rtcp-fb:96 nack pli\r
+a=ssrc:2002 cname:browser\r
+m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r
+c=IN IP4 0.0.0.0\r
+a=ice-ufrag:Hx3q\r
+a=ice-pwd:Ue1mBkLJ9Fv0b3WqTZAKt4nS\r
+a=ice-options:trickle\r
+a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3F:56:3F:3D:DE:0B:5C:B1:27:6D:62:16\r
+a=setup:actpass\r
+a=mid:2\r
+a=sctp-port:5000\r
+a=max-message-size:262144\r
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_offer_with_a_data_section_is_answered_with_one() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let b = common::side();
+    let offer = hearth_engine::SessionDescription {
+        kind: "offer".into(),
+        sdp: BROWSER_OFFER.into(),
+    };
+    b.peer
+        .set_remote_description(&offer)
+        .await
+        .expect("the browser's offer");
+    let answer = b.peer.create_answer().await.expect("answer");
+    let sections: Vec<&str> = answer.sdp.lines().filter(|l| l.starts_with("m=")).collect();
+    assert_eq!(sections.len(), 3, "{}", answer.sdp);
+    assert!(sections[0].starts_with("m=audio"), "{sections:?}");
+    assert!(sections[1].starts_with("m=video"), "{sections:?}");
+    assert!(
+        sections[2].starts_with("m=application") && sections[2].contains("webrtc-datachannel"),
+        "{sections:?}"
+    );
+    assert!(answer.sdp.contains("a=sctp-port:5000"), "{}", answer.sdp);
+    b.peer
+        .set_local_description(&answer)
+        .await
+        .expect("the answer applies");
+    assert_eq!(b.peer.signaling_state(), "stable");
+    b.engine.close();
+}

@@ -1,7 +1,8 @@
 //! Sharing the screen: the picture every connection receives switches from the camera to the
 //! screen (a 1280x720 test screen here) in the video track it already has, with no
 //! renegotiation, and the preview shows it; stopping brings back the camera as it was (its
-//! picture if it was on, nothing if it was off). Both encodings (one encoder shared, one per
+//! picture if it was on, nothing if it was off); a screen shared again may have another size;
+//! a real X11 screen (an Xvfb of the test's own) is shared at its size. Both encodings (one encoder shared, one per
 //! connection) are exercised.
 
 mod common;
@@ -160,6 +161,21 @@ async fn a_camera_that_was_off_stays_off_after_sharing() {
         "stopping the share opened the camera"
     );
     assert!(!a.camera_on());
+
+    // Another screen of another size: its size is answered and sent.
+    let other = ScreenSource::Test {
+        width: 960,
+        height: 540,
+    };
+    let info = a.share_screen(&other).expect("share again");
+    assert_eq!((info.width, info.height), (960, 540));
+    until_size(
+        || b_seen.last_remote_size(),
+        "b sees the other screen",
+        (960, 540),
+    )
+    .await;
+    a.stop_screen_share().expect("stop");
     a.close();
     b.close();
 }

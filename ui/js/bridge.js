@@ -53,8 +53,8 @@ export const COMMANDS = /** @type {const} */ ({
  */
 export const RAW_COMMANDS = /** @type {const} */ ({
   download_write: ['id'],
-  // `connection` is a header a webview never sends (fetch forbids it), hence connection-name.
-  native_peer_send: ['connection-name', 'channel', 'kind'],
+  // `connection` is a header a webview never sends (fetch forbids it), hence hearth-connection.
+  native_peer_send: ['hearth-connection', 'channel', 'kind'],
 });
 
 /**

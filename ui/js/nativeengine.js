@@ -82,7 +82,7 @@ export class NativeEngine {
    * @param {'text'|'binary'} kind @param {Uint8Array} bytes
    */
   sendData(connection, channel, kind, bytes) {
-    return invokeRaw('native_peer_send', bytes, { 'connection-name': connection, channel, kind });
+    return invokeRaw('native_peer_send', bytes, { 'hearth-connection': connection, channel, kind });
   }
 
   /** Ends one connection; without any and without the preview, the capture closes too. @param {string} name */

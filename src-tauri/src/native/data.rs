@@ -28,9 +28,15 @@ pub fn frame(channel: u16, kind: DataKind, payload: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// The header naming the connection. `connection`, the name first agreed on, is a forbidden
+/// request header of the Fetch standard: a webview drops it from the `fetch` that carries
+/// Tauri's IPC (Chromium was seen doing so), so it only arrives through Tauri's `postMessage`
+/// fallback. It is still read when this one is missing.
+pub const CONNECTION_HEADER: &str = "hearth-connection";
+
 /// Where and how `native_peer_send` sends the bytes of its body, from its headers:
-/// `connection` (the page's name for it), `channel` (`"0"` or `"1"`), `kind` (`"text"` or
-/// `"binary"`).
+/// [`CONNECTION_HEADER`] (the page's name for the connection), `channel` (`"0"` or `"1"`),
+/// `kind` (`"text"` or `"binary"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     pub connection: String,
@@ -51,7 +57,10 @@ impl Outgoing {
                 .to_str()
                 .map_err(|_| bad(format!("the `{name}` header is not text")))
         };
-        let connection = header("connection-name")?.to_string();
+        let connection = header(CONNECTION_HEADER)
+            .or_else(|_| header("connection"))
+            .map_err(|_| bad(format!("the `{CONNECTION_HEADER}` header is missing")))?
+            .to_string();
         let channel = match header("channel")? {
             "0" => CHAT,
             "1" => FILES,
@@ -105,11 +114,19 @@ mod tests {
     #[test]
     fn the_headers_say_where_a_message_goes() {
         let outgoing = Outgoing::from_headers(&headers(&[
-            ("connection-name", "ada"),
+            ("hearth-connection", "ada"),
             ("channel", "1"),
             ("kind", "binary"),
         ]))
         .expect("valid");
+        // The first name, where it arrives (Tauri's postMessage fallback).
+        let first = Outgoing::from_headers(&headers(&[
+            ("connection", "ada"),
+            ("channel", "1"),
+            ("kind", "binary"),
+        ]))
+        .expect("valid");
+        assert_eq!(first, outgoing);
         assert_eq!(
             outgoing,
             Outgoing {
@@ -120,16 +137,8 @@ mod tests {
         );
         for wrong in [
             headers(&[("channel", "0"), ("kind", "text")]),
-            headers(&[
-                ("connection-name", "ada"),
-                ("channel", "2"),
-                ("kind", "text"),
-            ]),
-            headers(&[
-                ("connection-name", "ada"),
-                ("channel", "0"),
-                ("kind", "json"),
-            ]),
+            headers(&[("connection", "ada"), ("channel", "2"), ("kind", "text")]),
+            headers(&[("connection", "ada"), ("channel", "0"), ("kind", "json")]),
         ] {
             let error = Outgoing::from_headers(&wrong).expect_err("refused");
             assert_eq!(error.code, "bad-request");

@@ -44,8 +44,8 @@
 //!   connection's remote frames and sound level), `native_peer_signaling_state {connection}`
 //!   → `"stable"` | `"have-local-offer"` | ... (read from webrtcbin)
 //! - `native_peer_set_sending {connection, kind, enabled}`: that connection sends `kind` or not.
-//! - `native_peer_send`: the raw body is one message's payload; headers `connection-name`
-//!   (not `connection`, which browsers never send), `channel`
+//! - `native_peer_send`: the raw body is one message's payload; headers `hearth-connection`
+//!   (not `connection`, which webviews drop: see [`data::CONNECTION_HEADER`]), `channel`
 //!   (`"0"` | `"1"`), `kind` (`"text"` | `"binary"`) → the channel's `bufferedAmount` after
 //!   queueing. Errors: `busy` above 4 MiB waiting (wait for `data-buffered-low`), `closed`
 //!   when the channel is not open, `bad-request` for wrong headers, a JSON body, text that is
@@ -218,7 +218,11 @@ fn screen_source() -> Result<ScreenSource, EngineError> {
         return Ok(ScreenSource::test());
     }
     let display = std::env::var("DISPLAY").ok();
-    let session = std::env::var("XDG_SESSION_TYPE").ok();
+    // A Wayland compositor without the session type said is Wayland all the same (its X11
+    // display, XWayland, shows only X11 windows).
+    let session = std::env::var("XDG_SESSION_TYPE")
+        .ok()
+        .or_else(|| std::env::var_os("WAYLAND_DISPLAY").map(|_| "wayland".to_string()));
     ScreenSource::detect(display.as_deref(), session.as_deref())
 }
 
@@ -438,4 +442,23 @@ pub async fn native_remote_frame(
         None => route.any.clone(),
     };
     Ok(Response::new(slot.next(after).await))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_can_tell_data_and_screen_refusals_apart() {
+        let code = |e: EngineError| CommandError::from(e).code;
+        assert_eq!(code(EngineError::DataBusy(5_000_000)), "busy");
+        assert_eq!(code(EngineError::DataClosed(0)), "closed");
+        assert_eq!(code(EngineError::Closed), "closed");
+        assert_eq!(code(EngineError::NoDataChannel(2)), "bad-request");
+        assert_eq!(code(EngineError::DataTooLarge(70_000)), "bad-request");
+        assert_eq!(code(EngineError::DataNotText), "bad-request");
+        let no_screen = CommandError::from(EngineError::NoScreen("Wayland".into()));
+        assert_eq!(no_screen.code, "no-screen");
+        assert!(no_screen.message.contains("Wayland"));
+    }
 }
