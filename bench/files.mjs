@@ -1,7 +1,9 @@
 //! File transfer benchmark: Ada sends Bob a file of random bytes through the real UI, each in
 //! their own headless Chromium (so Bob's memory is his own browser's process tree in /proc).
 //! Measures the transfer's rate from Save to "Saved · verified" (hashing on both sides included)
-//! and the growth of Bob's browser's memory (PSS) over the transfer, sampled every 500 ms.
+//! and the growth of Bob's browser's memory (PSS) over the transfer, sampled every 500 ms. Bob's
+//! browser has a profile on disk, as a person's has: a private (incognito) context keeps the
+//! origin's private file system in memory, which would measure that instead.
 //!
 //! Usage: node bench/files.mjs [--megabytes 1024] [--json]
 //! Needs target/release/signaling (cargo build --release -p signaling) or HEARTH_SIGNALING_BIN.
@@ -16,7 +18,8 @@ import { processes } from '../tests/desktop/processes.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.env.HEARTH_SIGNALING_BIN ??= path.join(ROOT, 'target/release/signaling');
-const { startServer, launchBrowser, Person, freshRoom, connectCall } = await import('../tests/e2e/harness.mjs');
+const { startServer, launchBrowser, Person, freshRoom, connectCall, CHROMIUM, CHROMIUM_ARGS } = await import('../tests/e2e/harness.mjs');
+const { chromium } = await import('playwright-core');
 
 const { values: opts } = parseArgs({
   options: { megabytes: { type: 'string', default: '1024' }, json: { type: 'boolean', default: false } },
@@ -64,28 +67,48 @@ try {
   const room = freshRoom('bench-files');
   const people = [];
   const pids = [];
-  for (const name of ['Ada', 'Bob']) {
+  const ada = await (async () => {
     const browser = await launchBrowser({ fps: 15 });
     browsers.push(browser);
     pids.push(newestChromium());
-    const person = await Person.open(browser, server.url, name, { small: true });
+    return Person.open(browser, server.url, 'Ada', { small: true });
+  })();
+  const profile = path.join(folder, 'bob-profile');
+  const bobContext = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS.map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=fps=15` : a)),
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+  });
+  browsers.push(bobContext);
+  pids.push(newestChromium());
+  const bobPage = bobContext.pages()[0] ?? await bobContext.newPage();
+  await bobPage.goto(server.url);
+  const bob = new Person(bobPage, 'Bob');
+  for (const person of [ada, bob]) {
     await person.joinAndWait(room);
     people.push(person);
   }
-  const [ada, bob] = people;
   await connectCall(ada, bob);
   await ada.page.getByRole('button', { name: /^Chat/ }).click();
   await ada.page.locator('#fileInput').setInputFiles(file);
+  console.error('offering big.bin');
   const item = bob.page.locator('#transferList li').filter({ hasText: 'big.bin' });
   await item.waitFor({ state: 'attached', timeout: 600_000 });
+  console.error('offered', (await item.innerText()).replace(/\n/g, ' '), (await ada.page.locator('#transferList').innerText()).replace(/\n/g, ' '));
   await bob.page.getByRole('button', { name: /^Chat/ }).click();
   const before = treePss(pids[1]);
   let peak = before;
   const saveAt = Date.now();
   await item.getByRole('button', { name: 'Save big.bin' }).click();
   const downloaded = bob.page.waitForEvent('download', { timeout: 1_800_000 });
+  const { breakdown } = await import('/tmp/pssbreak.mjs');
+  console.error('before', breakdown(pids[1]));
   while (!(await item.getByText(/Saved · verified|Failed/).isVisible())) {
-    peak = Math.max(peak, treePss(pids[1]));
+    const now = treePss(pids[1]);
+    if (now > peak) console.error('peak', breakdown(pids[1]), (await item.innerText()).replace(/\n/g, ' '));
+    peak = Math.max(peak, now);
     await new Promise((r) => setTimeout(r, 500));
   }
   const seconds = (Date.now() - saveAt) / 1000;

@@ -13,6 +13,8 @@ import { Sha256 } from '../../ui/js/sha256.js';
 class FakeChannel extends EventTarget {
   constructor() {
     super();
+    /** The text messages sent, for what the test checks. @type {string[]} */
+    this.texts = [];
     this.readyState = 'open';
     this.bufferedAmount = 0;
     /** @type {(data: string | ArrayBuffer) => void} */
@@ -28,6 +30,7 @@ class FakeChannel extends EventTarget {
     // A connection that breaks: what is sent from then on is lost.
     if (this.sent > this.breakAfter) this.readyState = 'closed';
     if (this.readyState !== 'open') return;
+    if (typeof data === 'string') this.texts.push(data);
     let copy = typeof data === 'string' ? data : data.slice().buffer;
     if (this.damage && typeof copy !== 'string') new Uint8Array(copy)[20] ^= 0xff;
     setImmediate(() => this.deliver(copy));
@@ -35,13 +38,18 @@ class FakeChannel extends EventTarget {
 }
 
 /** Ada and Bob, each with their `Files`, joined by a channel each way. */
-function pair() {
+function pair({ slowDisk = false } = {}) {
   const toBob = new FakeChannel();
   const toAda = new FakeChannel();
   const sinks = [];
   const openSink = async () => {
     const parts = [];
-    const sink = { parts, aborted: false, write: async (b) => { parts.push(Buffer.from(b)); }, close: async () => new Blob(parts), abort: async () => { sink.aborted = true; } };
+    const write = async (b) => {
+      // A slow disk: each write takes a while (a timer turn), far slower than chunks arrive.
+      if (slowDisk) await new Promise((r) => setTimeout(r, 1));
+      parts.push(Buffer.from(b));
+    };
+    const sink = { parts, aborted: false, write, close: async () => new Blob(parts), abort: async () => { sink.aborted = true; } };
     sinks.push(sink);
     return sink;
   };
@@ -53,9 +61,10 @@ function pair() {
   return { ada, bob, toBob, toAda, sinks, people };
 }
 
-/** Waits until `check` holds (the fake channels deliver on the next turns). */
+/** Waits until `check` holds (the fake channels deliver on the next turns), 30 s at most. */
 async function until(check) {
-  for (let i = 0; i < 5000 && !check(); i++) await new Promise((r) => setImmediate(r));
+  const deadline = Date.now() + 30_000;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setImmediate(r));
   assert.ok(check(), 'never happened');
 }
 
@@ -123,6 +132,19 @@ test('after the sender comes back under a new id, the file carries on from the b
   bob.rebound('ada', 'ada-2');
   await until(() => state(bob, 'video.mp4') === 'verified');
   await until(() => state(ada, 'video.mp4') === 'verified');
+  assert.ok(Buffer.from(await bob.list()[0].saved.arrayBuffer()).equals(bytes));
+});
+
+test('a receiver whose disk is behind asks the sender to wait, and the file still arrives whole', async () => {
+  const { ada, bob, toAda } = pair({ slowDisk: true });
+  const bytes = randomBytes(40 * 1024 * 1024);
+  await ada.offer(new File([bytes], 'disk.img'), { id: 'bob', name: 'Bob' });
+  await until(() => state(bob, 'disk.img') === 'offered');
+  await bob.accept(bob.list()[0].id);
+  await until(() => state(bob, 'disk.img') === 'verified' || state(bob, 'disk.img') === 'failed');
+  assert.equal(state(bob, 'disk.img'), 'verified', bob.list()[0].reason ?? '');
+  const asked = toAda.texts.map((t) => JSON.parse(t).kind);
+  assert.ok(asked.includes('file-wait'), `Bob asked Ada to wait (${asked.join(', ')})`);
   assert.ok(Buffer.from(await bob.list()[0].saved.arrayBuffer()).equals(bytes));
 });
 

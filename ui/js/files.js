@@ -19,8 +19,14 @@ const HEADER = 12;
 /** The file is read this much at a time (then cut into chunks). */
 const READ = 1024 * 1024;
 /**
- * Received bytes waiting to be written, at most; beyond it the disk cannot keep up with the
- * network, and the transfer stops with that reason rather than holding the rest in memory.
+ * Received bytes waiting to be written: above this the receiver asks the sender to wait
+ * (`file-wait`), and below RESUME_AT it asks for the rest (`file-accept` from the bytes it has).
+ */
+export const PAUSE_AT = 16 * 1024 * 1024;
+export const RESUME_AT = 2 * 1024 * 1024;
+/**
+ * ...and at most this, whatever happens (a sender that does not wait): beyond it the transfer
+ * stops with that reason rather than holding the rest in memory.
  */
 export const WRITE_BACKLOG = 64 * 1024 * 1024;
 /** Transfers kept in the list (finished ones are let go first). */
@@ -32,7 +38,8 @@ const KEEP = 100;
  * @typedef {{kind: 'file-decline', id: string}} DeclineWire
  * @typedef {{kind: 'file-cancel', id: string}} CancelWire
  * @typedef {{kind: 'file-result', id: string, ok: boolean}} ResultWire
- * @typedef {OfferWire|AcceptWire|DeclineWire|CancelWire|ResultWire} FileWire
+ * @typedef {{kind: 'file-wait', id: string}} WaitWire the receiver's disk is behind: stop sending until it accepts again
+ * @typedef {OfferWire|AcceptWire|DeclineWire|CancelWire|ResultWire|WaitWire} FileWire
  * @typedef {'hashing'|'offered'|'sending'|'receiving'|'verified'|'failed'|'declined'|'cancelled'} TransferState
  * @typedef {{
  *   id: string, direction: 'out'|'in', peer: string, peerName: string, name: string, size: number,
@@ -69,6 +76,7 @@ export function parseWire(raw) {
       return Number.isSafeInteger(d.offset) && d.offset >= 0 ? d : null;
     case 'file-decline':
     case 'file-cancel':
+    case 'file-wait':
       return d;
     case 'file-result':
       return typeof d.ok === 'boolean' ? d : null;
@@ -119,6 +127,8 @@ class Transfer {
     this.writing = Promise.resolve();
     /** Bytes handed to the sink and not yet written. */
     this.backlog = 0;
+    /** Whether the sender was asked to wait for the disk. */
+    this.paused = false;
   }
 }
 
@@ -279,6 +289,10 @@ export class Files extends EventTarget {
       case 'file-decline':
         if (t?.view.direction === 'out') this.#set(t, 'declined', `${peerName} declined it.`);
         break;
+      case 'file-wait':
+        // Their disk is behind: this run stops; their next accept says where to go on from.
+        if (t?.view.direction === 'out' && t.view.state === 'sending') t.run += 1;
+        break;
       case 'file-cancel':
         if (t && !['verified', 'failed', 'declined', 'cancelled'].includes(t.view.state)) this.#stop(t, 'cancelled', `${peerName} cancelled it.`);
         break;
@@ -358,7 +372,17 @@ export class Files extends EventTarget {
     t.hash?.update(data);
     const sink = t.sink;
     t.backlog += data.length;
-    t.writing = t.writing.then(() => sink?.write(data)).finally(() => { t.backlog -= data.length; });
+    t.writing = t.writing.then(() => sink?.write(data)).finally(() => {
+      t.backlog -= data.length;
+      if (t.paused && t.backlog < RESUME_AT && t.view.state === 'receiving' && t.view.done < t.view.size) {
+        t.paused = false;
+        this.#send(t.view.peer, { kind: 'file-accept', id: t.view.id, offset: t.view.done });
+      }
+    });
+    if (!t.paused && t.backlog > PAUSE_AT) {
+      t.paused = true;
+      this.#send(t.view.peer, { kind: 'file-wait', id: t.view.id });
+    }
     this.#progress(t, t.view.done + data.length);
     if (t.view.done === t.view.size) this.#finishReceiving(t);
   }
