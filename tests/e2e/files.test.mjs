@@ -115,7 +115,11 @@ test('Decline and Cancel from either side are said on both, and nothing is kept'
     await transfer(bob, name).getByText(/Receiving · [1-9][\d.]* [kM]B of/).waitFor({ timeout: 30_000 });
     await transfer(canceller, name).getByRole('button', { name: `Cancel ${name}` }).click();
     await transfer(canceller, name).getByText('Cancelled · You cancelled it.').waitFor({ timeout: 10_000 });
-    await transfer(other, name).getByText(`Cancelled · ${label}`).waitFor({ timeout: 10_000 });
+    try {
+      await transfer(other, name).getByText(`Cancelled · ${label}`).waitFor({ timeout: 10_000 });
+    } catch (e) {
+      throw new Error(`${e.message}; ${other.name}'s transfers: ${JSON.stringify(await other.page.locator('#transferList').innerText())}`);
+    }
   }
   const kept = () => bob.page.evaluate(async () => {
     const root = await navigator.storage.getDirectory();

@@ -410,7 +410,23 @@ export class Page {
       const drawn = `${t.state}|${t.done}|${t.reason}|${Math.round(t.bytesPerSecond / 1e5)}`;
       if (item.dataset.drawn === drawn) continue;
       item.dataset.drawn = drawn;
-      item.replaceChildren(...transferParts(t));
+      // Progress changes the words and the bar in place; the buttons are made again only when
+      // the state changes, so one under a pointer or with the focus is never replaced mid-click.
+      const parts = transferParts(t);
+      if (item.dataset.state !== t.state) {
+        item.dataset.state = t.state;
+        item.replaceChildren(...parts);
+      } else {
+        for (const part of parts) {
+          const same = [...item.children].find((c) => c.tagName === part.tagName && c.className === part.className);
+          if (!same) item.append(part);
+          else if (part instanceof HTMLProgressElement && same instanceof HTMLProgressElement) {
+            same.max = part.max;
+            same.value = part.value;
+            same.setAttribute('aria-label', part.getAttribute('aria-label') ?? '');
+          } else if (part.className !== 'actions') same.textContent = part.textContent;
+        }
+      }
       if (t.state === 'verified' && t.direction === 'in' && t.saved instanceof Blob && !this.downloaded.has(t.id)) {
         this.downloaded.add(t.id);
         download(t.saved, t.name);
