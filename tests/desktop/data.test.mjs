@@ -5,12 +5,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, openSync, writeSync, closeSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DesktopApp } from './webdriver.mjs';
 import { startServer, launchBrowser, Person, waitFor, freshRoom } from '../e2e/harness.mjs';
+import { makeFile, sha256Of } from '../e2e/transfers.mjs';
 
 let server;
 let browser;
@@ -33,27 +33,6 @@ after(async () => {
   await server?.stop();
   rmSync(home, { recursive: true, force: true });
 });
-
-/** A file of `megabytes` random bytes in the test's folder: its path and SHA-256. */
-function makeFile(name, megabytes) {
-  const file = path.join(home, name);
-  const hash = createHash('sha256');
-  const fd = openSync(file, 'w');
-  const block = Buffer.alloc(1024 * 1024);
-  for (let i = 0; i < megabytes; i++) {
-    randomFillSync(block);
-    hash.update(block);
-    writeSync(fd, block);
-  }
-  closeSync(fd);
-  return { file, sha256: hash.digest('hex') };
-}
-
-async function sha256Of(file) {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk);
-  return hash.digest('hex');
-}
 
 /** The app's list of transfers, as text. */
 const appTransfers = () => app.script("return document.getElementById('transferList').innerText");
@@ -89,7 +68,7 @@ test('the app and a browser chat both ways over the engine\'s data channel', asy
 });
 
 test('a 50 MB file each way between the app and a browser, verified; the app\'s in Downloads', async () => {
-  const toApp = makeFile('from-gus.bin', 50);
+  const toApp = makeFile(home, 'from-gus.bin', 50);
   await gus.page.locator('#fileInput').setInputFiles(toApp.file);
   await waitFor(async () => /Wants to send you this file/.test(await appTransfers()), 60_000, 'the app to be offered Gus\'s file');
   await app.clickButton('Save');
@@ -99,7 +78,7 @@ test('a 50 MB file each way between the app and a browser, verified; the app\'s 
   assert.equal(await sha256Of(saved), toApp.sha256);
   await gus.page.getByText('Nell has it · verified').waitFor({ timeout: 10_000 });
 
-  const toGus = makeFile('from-nell.bin', 50);
+  const toGus = makeFile(home, 'from-nell.bin', 50);
   const downloading = gus.page.waitForEvent('download', { timeout: 150_000 });
   await app.chooseFile('#fileInput', toGus.file);
   await gus.page.getByRole('button', { name: 'Save from-nell.bin' }).click({ timeout: 60_000 });

@@ -87,10 +87,7 @@ export async function invoke(command, args) {
   try {
     return await tauri().core.invoke(command, args);
   } catch (e) {
-    const error = /** @type {Partial<CommandError>} */ (e);
-    const err = new Error(error?.message ?? String(e));
-    /** @type {any} */ (err).code = error?.code ?? 'error';
-    throw err;
+    throw commandError(e);
   }
 }
 
@@ -106,9 +103,14 @@ export async function invokeRaw(command, bytes, headers) {
   try {
     return await tauri().core.invoke(command, bytes, { headers });
   } catch (e) {
-    const error = /** @type {Partial<CommandError>} */ (e);
-    const err = new Error(error?.message ?? String(e));
-    /** @type {any} */ (err).code = error?.code ?? 'error';
-    throw err;
+    throw commandError(e);
   }
+}
+
+/** A command's `{code, message}` as an Error with that code. @param {unknown} e */
+function commandError(e) {
+  const error = /** @type {Partial<CommandError>} */ (e);
+  const err = new Error(error?.message ?? String(e));
+  /** @type {any} */ (err).code = error?.code ?? 'error';
+  return err;
 }

@@ -14,6 +14,32 @@ const FOLDER = 'incoming';
 /** @typedef {import('./files.js').Sink} Sink */
 
 /**
+ * Gathers chunks into writes of up to {@link WRITE} bytes for `writeOut`; `flush` writes what is
+ * gathered (before closing).
+ * @param {(bytes: Uint8Array<ArrayBuffer>) => Promise<unknown>} writeOut
+ */
+function gathering(writeOut) {
+  let gathered = new Uint8Array(WRITE);
+  let filled = 0;
+  const flush = async () => {
+    if (!filled) return;
+    const full = gathered.subarray(0, filled);
+    gathered = new Uint8Array(WRITE);
+    filled = 0;
+    await writeOut(full);
+  };
+  return {
+    flush,
+    /** @param {Uint8Array<ArrayBuffer>} bytes */
+    write: async (bytes) => {
+      if (filled + bytes.length > WRITE) await flush();
+      gathered.set(bytes, filled);
+      filled += bytes.length;
+    },
+  };
+}
+
+/**
  * A place for the bytes of the transfer `id` (`size` bytes).
  * @param {string} id @param {string} name @param {number} size
  * @returns {Promise<Sink>}
@@ -25,23 +51,11 @@ export async function openSink(id, name, size) {
     const folder = await root.getDirectoryHandle(FOLDER, { create: true });
     const handle = await folder.getFileHandle(id, { create: true });
     const writable = await handle.createWritable();
-    let gathered = new Uint8Array(WRITE);
-    let filled = 0;
-    const flush = async () => {
-      if (!filled) return;
-      const full = gathered.subarray(0, filled);
-      gathered = new Uint8Array(WRITE);
-      filled = 0;
-      await writable.write(full);
-    };
+    const gather = gathering((bytes) => writable.write(bytes));
     return {
-      write: async (bytes) => {
-        if (filled + bytes.length > WRITE) await flush();
-        gathered.set(bytes, filled);
-        filled += bytes.length;
-      },
+      write: gather.write,
       close: async () => {
-        await flush();
+        await gather.flush();
         await writable.close();
         return handle.getFile();
       },
@@ -72,23 +86,11 @@ export async function openSink(id, name, size) {
 export function appSink(downloads) {
   return async (id, name, size) => {
     await downloads.begin(id, name, size);
-    let gathered = new Uint8Array(WRITE);
-    let filled = 0;
-    const flush = async () => {
-      if (!filled) return;
-      const full = gathered.subarray(0, filled);
-      gathered = new Uint8Array(WRITE);
-      filled = 0;
-      await downloads.write(id, full);
-    };
+    const gather = gathering((bytes) => downloads.write(id, bytes));
     return {
-      write: async (bytes) => {
-        if (filled + bytes.length > WRITE) await flush();
-        gathered.set(bytes, filled);
-        filled += bytes.length;
-      },
+      write: gather.write,
       close: async () => {
-        await flush();
+        await gather.flush();
         return downloads.finish(id);
       },
       abort: async () => { await downloads.abort(id); },
