@@ -261,12 +261,15 @@ export class Person {
   }
 }
 
-/** Polls `check` until it is true, failing with `what` after `timeout` ms. */
+/**
+ * Polls `check` until it is true, failing with `what` after `timeout` ms; `what` may be a
+ * function, to say in the failure what was seen by then.
+ */
 export async function waitFor(check, timeout, what) {
   const deadline = Date.now() + timeout;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
