@@ -6,7 +6,7 @@ import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { setPeerConnectionFactory } from '../../ui/js/call.js';
 import { GroupCall } from '../../ui/js/groupcall.js';
-import { isPolite, RING_TIMEOUT_MS } from '../../ui/js/session.js';
+import { isPolite, RING_TIMEOUT_MS, LOST_LIMIT_MS, CONNECT_LIMIT_MS } from '../../ui/js/session.js';
 import * as payload from '../../ui/js/payload.js';
 
 // The little of MediaStream the call module touches.
@@ -19,6 +19,8 @@ globalThis.MediaStream ??= class {
 
 /** Every fake peer connection made, to look at. */
 let connections = [];
+/** The path between everyone: while it is down, no connection connects. */
+const network = { down: false };
 
 /** A peer connection that negotiates with strings and connects when both descriptions are set. */
 class FakePeerConnection {
@@ -59,13 +61,21 @@ class FakePeerConnection {
     this.#maybeConnect();
   }
   #maybeConnect() {
-    if (this.localDescription && this.remoteDescription && this.signalingState === 'stable' && this.connectionState !== 'connected') {
+    if (!network.down && this.localDescription && this.remoteDescription && this.signalingState === 'stable' && this.connectionState !== 'connected') {
       this.connectionState = 'connected';
       queueMicrotask(() => this.onconnectionstatechange?.());
     }
   }
   async addIceCandidate() {}
-  restartIce() {}
+  restartIce() {
+    this.restarts = (this.restarts ?? 0) + 1;
+    queueMicrotask(() => this.onnegotiationneeded?.());
+  }
+  /** ICE gives up: the path is gone. */
+  fail() {
+    this.connectionState = 'failed';
+    this.onconnectionstatechange?.();
+  }
   async getStats() { return new Map(); }
   close() { this.connectionState = 'closed'; }
 }
@@ -102,6 +112,22 @@ class FakeRoom {
     const others = [...this.clients.values()].filter((c) => c !== client).map((c) => ({ id: c.id, name: c.name }));
     client.call.welcomed(client.id, client.name, others, []);
   }
+  /** Clients whose server connection is down: what they send and what is sent to them is lost. */
+  offline = new Set();
+  /**
+   * The client's server connection drops without the server noticing yet (a ghost); `noticed`:
+   * whether the client has noticed (until then, what it sends seems to go out and is lost).
+   */
+  lose(client, { noticed = true } = {}) {
+    this.offline.add(client.id);
+    if (noticed) client.call.lostServer();
+  }
+  /** The client's server connection is back, its place resumed under the same id. */
+  resume(client) {
+    this.offline.delete(client.id);
+    const others = [...this.clients.values()].filter((c) => c !== client).map((c) => ({ id: c.id, name: c.name }));
+    client.call.welcomed(client.id, client.name, others, []);
+  }
   /** The client's connection drops: the others hear it left, and it is back under `newId`. */
   reconnect(client, newId) {
     client.call.lostServer();
@@ -111,6 +137,7 @@ class FakeRoom {
     this.#enter(client);
   }
   #deliver(from, to, data) {
+    if (this.offline.has(from) || this.offline.has(to)) return this.clients.has(to);
     this.sent.push({ from, to, data });
     const json = JSON.stringify(data);
     this.queue = this.queue.then(() => {
@@ -133,6 +160,7 @@ class FakeRoom {
 let room;
 beforeEach(() => {
   connections = [];
+  network.down = false;
   setPeerConnectionFactory(() => /** @type {any} */ (new FakePeerConnection()));
   room = new FakeRoom();
   room.clock = new FakeClock();
@@ -272,7 +300,7 @@ test('someone who loses the server comes back under a new id and the call goes o
   await call(ada, bob);
   // Bob's connection to the server drops and comes back: he is b2 now.
   room.reconnect(bob, 'b2');
-  assert.equal(ada.call.sessions.get('b')?.state, 'reconnecting');
+  assert.equal(ada.call.sessions.get('b')?.state, 'connected', 'the media still flows');
   await room.settle();
   assert.ok(ada.call.sessions.has('b2'), 'Ada knows Bob by his new id');
   assert.equal(ada.call.sessions.get('b2')?.state, 'connected');
@@ -301,4 +329,97 @@ test('in a call, ringing whoever in the room is not in it adds them to everyone;
   await room.settle();
   assert.deepEqual(states(dan), ['Ada:connected', 'Bob:connected']);
   assert.deepEqual(states(ada), ['Bob:connected', 'Dan:connected']);
+});
+
+test('losing our own server, however long, never ends a call whose media flows', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  await call(ada, bob);
+  room.lose(bob);
+  assert.equal(bob.call.serverAway, true);
+  room.clock.advance(10 * 60_000);
+  await room.settle();
+  assert.deepEqual(states(bob), ['Ada:connected']);
+  assert.deepEqual(states(ada), ['Bob:connected']);
+  room.resume(bob);
+  await room.settle();
+  assert.equal(bob.call.serverAway, false);
+  assert.deepEqual(states(bob), ['Ada:connected']);
+  assert.deepEqual(bob.notices, []);
+});
+
+test('when the path fails, the impolite side restarts ICE with backoff until it heals, and the call goes on', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  await call(ada, bob);
+  const adaSide = ada.call.sessions.get('b');
+  const impolite = adaSide?.polite ? bob : ada;
+  const pc = /** @type {any} */ (connections.find((c) => c === [...impolite.call.sessions.values()][0].call?.pc));
+  network.down = true;
+  for (const c of connections) c.fail();
+  await room.settle();
+  assert.deepEqual(states(ada), ['Bob:reconnecting']);
+  for (const [ms, restarts] of [[2000, 1], [5000, 2], [10_000, 3], [15_000, 4], [15_000, 5]]) {
+    room.clock.advance(ms);
+    await room.settle();
+    assert.equal(pc.restarts ?? 0, restarts, `restarts after ${ms} ms more`);
+  }
+  network.down = false;
+  room.clock.advance(15_000);
+  await room.settle();
+  assert.deepEqual(states(ada), ['Bob:connected']);
+  assert.deepEqual(states(bob), ['Ada:connected']);
+  // Once back, a later outage starts the backoff from the beginning and the limit anew.
+  room.clock.advance(LOST_LIMIT_MS);
+  assert.deepEqual(states(ada), ['Bob:connected']);
+});
+
+test('a path that stays down ends the call after the limit, and says why', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  await call(ada, bob);
+  network.down = true;
+  for (const c of connections) c.fail();
+  await room.settle();
+  room.clock.advance(LOST_LIMIT_MS - 1000);
+  await room.settle();
+  assert.deepEqual(states(ada), ['Bob:reconnecting'], 'still trying just before the limit');
+  room.clock.advance(1000);
+  await room.settle();
+  assert.equal(ada.call.member, false);
+  assert.match(ada.notices.join(' '), /connection to Bob could not be restored for two minutes/);
+});
+
+test('a call that never connects ends after its limit with the likely cause', async () => {
+  network.down = true;
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  await call(ada, bob);
+  for (const c of connections) c.fail();
+  await room.settle();
+  room.clock.advance(CONNECT_LIMIT_MS);
+  await room.settle();
+  assert.equal(ada.call.member, false);
+  assert.match(ada.notices.join(' '), /Could not connect to Bob\. No STUN or TURN server is set up/);
+});
+
+test('an ICE restart offer lost while the server was away is sent again when it is back', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  await call(ada, bob);
+  const impolite = ada.call.sessions.get('b')?.polite ? bob : ada;
+  const polite = impolite === ada ? bob : ada;
+  network.down = true;
+  room.lose(impolite, { noticed: false });
+  for (const c of connections) c.fail();
+  room.clock.advance(2000);
+  await room.settle();
+  const pc = /** @type {any} */ ([...impolite.call.sessions.values()][0].call?.pc);
+  assert.equal(pc.signalingState, 'have-local-offer', 'the restart offer went nowhere');
+  impolite.call.lostServer();
+  network.down = false;
+  room.resume(impolite);
+  await room.settle();
+  assert.equal(pc.signalingState, 'stable', 'the offer was sent again and answered');
+  assert.deepEqual(states(impolite), [`${polite.name}:connected`]);
 });

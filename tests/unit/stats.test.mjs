@@ -47,3 +47,30 @@ test('without a candidate pair the round trip comes from RTCP (remote-inbound-rt
   assert.equal(s.rttMs, 12);
   assert.equal(s.outboundAudioLevel, null, 'no microphone level is reported when none was measured');
 });
+
+/** A report whose transport selected the pair of these two candidates. */
+const pathReport = (local, remote) => new Map([
+  ['T', { type: 'transport', selectedCandidatePairId: 'CP' }],
+  ['CP', { type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R', state: 'succeeded', currentRoundTripTime: 0.003 }],
+  ['L', { type: 'local-candidate', ...local }],
+  ['R', { type: 'remote-candidate', ...remote }],
+]);
+
+test('the path says whether the media goes directly on one network, across a router, through a NAT or a relay', () => {
+  const path = (local, remote) => summarize(null, pathReport(local, remote)).path;
+  assert.equal(path({ candidateType: 'host', address: '192.168.1.20' }, { candidateType: 'host', address: '192.168.1.31' }), 'lan');
+  assert.equal(path({ candidateType: 'host', address: 'fd00:1:2:3::20' }, { candidateType: 'host', address: 'fd00:1:2:3::31' }), 'lan');
+  assert.equal(path({ candidateType: 'host', address: '10.77.2.2' }, { candidateType: 'host', address: '10.77.1.2' }), 'direct');
+  assert.equal(path({ candidateType: 'host', address: '10.77.1.2' }, { candidateType: 'prflx', address: '10.77.1.1' }), 'nat');
+  assert.equal(path({ candidateType: 'srflx', address: '203.0.113.5' }, { candidateType: 'host', address: '198.51.100.7' }), 'nat');
+  assert.equal(path({ candidateType: 'relay', address: '10.77.1.2' }, { candidateType: 'host', address: '10.77.1.2' }), 'relay');
+  assert.equal(path({ candidateType: 'host', address: '10.0.0.2' }, { candidateType: 'relay', address: '10.77.1.2' }), 'relay');
+  assert.equal(path({ candidateType: 'host', address: 'a1b2.local' }, { candidateType: 'host', address: 'c3d4.local' }), 'direct', 'mDNS names cannot be compared');
+  const shown = Object.fromEntries(rows(summarize(null, pathReport({ candidateType: 'relay' }, { candidateType: 'host' }))));
+  assert.equal(shown.Connection, 'Relayed through TURN');
+  assert.equal(shown['Round trip'], '3 ms');
+});
+
+test('without a selected pair the path is unknown, not guessed', () => {
+  assert.equal(summarize(null, new Map([['CP', { type: 'candidate-pair', state: 'in-progress' }]])).path, null);
+});

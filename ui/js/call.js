@@ -1,6 +1,7 @@
 // @ts-check
 //! One peer connection to the other person: perfect negotiation, trickle ICE with early
-//! candidates queued, track switching, ICE restart, and stats. The only module that touches
+//! candidates queued, track switching, ICE restart (when to restart is the session's call), what
+//! ICE gathering found for a diagnosis, and stats. The only module that touches
 //! `RTCPeerConnection`.
 
 import * as payload from './payload.js';
@@ -27,8 +28,8 @@ export const canCall = () => factory !== null;
 /** The most a shared screen is sent at, bits per second. */
 const SCREEN_BITRATE = 2_500_000;
 
-/** How long a `disconnected` connection may stay so before we restart ICE. */
-const RESTART_AFTER_MS = 2000;
+/** Gathering errors kept for a diagnosis; later ones are dropped (they repeat the first). */
+const ICE_ERRORS_KEPT = 20;
 
 /**
  * Events: `remote-stream` ({stream}), `media` ({state: 'up'|'interrupted'|'failed'}),
@@ -59,9 +60,12 @@ export class Call extends EventTarget {
     this.mayOffer = !polite;
     /** @type {RTCIceCandidateInit[]} candidates that came before the remote description */
     this.pendingCandidates = [];
-    /** @type {ReturnType<typeof setTimeout> | undefined} */
-    this.restartTimer = undefined;
     this.closed = false;
+    /** Candidate types this side gathered (`host`, `srflx`, `relay`). @type {Set<string>} */
+    this.gathered = new Set();
+    /** What went wrong while gathering, for a diagnosis. @type {{url: string, errorCode: number, errorText: string}[]} */
+    this.iceErrors = [];
+    this.everConnected = false;
     /** @type {MediaStream | null} */
     this.localStream = null;
     /**
@@ -80,7 +84,12 @@ export class Call extends EventTarget {
   #wire() {
     const pc = this.pc;
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate && candidate.candidate) this.send(payload.candidate(candidate));
+      if (!candidate || !candidate.candidate) return;
+      if (candidate.type) this.gathered.add(candidate.type);
+      this.send(payload.candidate(candidate));
+    };
+    pc.onicecandidateerror = (/** @type {any} */ e) => {
+      if (this.iceErrors.length < ICE_ERRORS_KEPT) this.iceErrors.push({ url: String(e.url ?? ''), errorCode: Number(e.errorCode ?? 0), errorText: String(e.errorText ?? '') });
     };
     pc.ontrack = ({ track }) => {
       for (const old of this.remoteStream.getTracks().filter((t) => t.kind === track.kind && t !== track)) {
@@ -112,18 +121,14 @@ export class Call extends EventTarget {
     }
   }
 
+  /** Media up, interrupted (ICE may still find its way back) or failed (it will not without a restart). */
   #onConnectionState() {
     const state = this.pc.connectionState;
-    clearTimeout(this.restartTimer);
     if (state === 'connected') {
+      this.everConnected = true;
       this.dispatchEvent(new CustomEvent('media', { detail: { state: 'up' } }));
     } else if (state === 'disconnected') {
       this.dispatchEvent(new CustomEvent('media', { detail: { state: 'interrupted' } }));
-      // Only the impolite side restarts ICE: two restart offers would collide, and a side that
-      // cannot roll back (the native engine) is always the impolite one.
-      this.restartTimer = setTimeout(() => {
-        if (this.pc.connectionState === 'disconnected' && !this.polite) this.restartIce();
-      }, RESTART_AFTER_MS);
     } else if (state === 'failed' || state === 'closed') {
       if (!this.closed) this.dispatchEvent(new CustomEvent('media', { detail: { state: 'failed' } }));
     }
@@ -258,10 +263,21 @@ export class Call extends EventTarget {
     await sender.setParameters(parameters).catch((e) => console.warn('hearth: bitrate', e));
   }
 
-  /** Asks for new ICE candidates on both sides; the offer goes out through negotiationneeded. */
+  /**
+   * Asks for new ICE candidates on both sides; the offer goes out through negotiationneeded. An
+   * offer still waiting for its answer (lost with a signaling connection) is sent again instead:
+   * a restart would wait for that answer first.
+   */
   restartIce() {
-    if (this.closed) return;
+    if (this.closed || this.resendOffer()) return;
     this.pc.restartIce();
+  }
+
+  /** Sends our offer again if it still waits for its answer; false if there is none waiting. */
+  resendOffer() {
+    if (this.closed || this.pc.signalingState !== 'have-local-offer' || !this.pc.localDescription) return false;
+    this.send(payload.description(this.pc.localDescription));
+    return true;
   }
 
   /** @returns {Promise<RTCStatsReport>} */
@@ -273,8 +289,8 @@ export class Call extends EventTarget {
   close() {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.restartTimer);
     this.pc.onicecandidate = null;
+    this.pc.onicecandidateerror = null;
     this.pc.ontrack = null;
     this.pc.onnegotiationneeded = null;
     this.pc.onconnectionstatechange = null;

@@ -3,8 +3,8 @@
 
 /**
  * idle: no call. outgoing: we rang and wait. incoming: we are rung. connecting: accepted, media
- * not yet flowing. connected: media flows. reconnecting: the connection (or the other person's
- * link to the server) dropped and we try to get it back. ended: a call just finished (acts as idle).
+ * not yet flowing. connected: media flows (with or without the server). reconnecting: the media
+ * stopped and we try to get it back. ended: a call just finished (acts as idle).
  * @typedef {'idle'|'outgoing'|'incoming'|'connecting'|'connected'|'reconnecting'|'ended'} CallState
  *
  * @typedef {'ring-sent'|'ring-received'|'accepted'|'declined'|'hangup'|'media-connected'|
@@ -46,12 +46,13 @@ export function next(state, event) {
 }
 
 /**
- * Where a reconnecting call stands given what is known right now.
- * @param {{mediaUp: boolean, peerPresent: boolean}} facts
+ * Where a connected or reconnecting call stands given what is known right now: connected while
+ * the media flows, whether or not the other person is on the server (the media needs none).
+ * @param {{mediaUp: boolean}} facts
  * @returns {CallState}
  */
-export function settle({ mediaUp, peerPresent }) {
-  return mediaUp && peerPresent ? 'connected' : 'reconnecting';
+export function settle({ mediaUp }) {
+  return mediaUp ? 'connected' : 'reconnecting';
 }
 
 /** Words for each state, shown on screen and announced to screen readers. */

@@ -32,7 +32,12 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   media: {audio: boolean, video: boolean, screen: boolean} | null,
  *   picture: import('./picture.js').PictureState,
  *   speaking: boolean,
- * }} Tile
+ *   unstable: boolean,
+ *   path: import('./stats.js').Path | null,
+ *   rttMs: number | null,
+ *   failure: string | null,
+ * }} Tile unstable: their packets stopped on a connection that says it is up; failure: why the
+ *   connection could not be made (while it is still being tried)
  *
  * @typedef {import('./signaling.js').PeerInfo} PeerInfo
  * @typedef {import('./callstate.js').CallState} CallState
@@ -199,6 +204,10 @@ export class Controller extends EventTarget {
       media: s.remoteMedia,
       picture: s.pictureState,
       speaking: s.speaking,
+      unstable: s.unstable,
+      path: s.path,
+      rttMs: s.rttMs,
+      failure: s.failure,
     }));
     for (const t of this.files.list()) {
       if (!call.sessions.has(t.peer) && ['hashing', 'offered', 'sending', 'receiving'].includes(t.state)) this.files.gone(t.peer, t.peerName);
@@ -377,6 +386,12 @@ export class Controller extends EventTarget {
 
   /** @param {import('./signaling.js').ErrorMessage} error */
   #onServerError(error) {
+    if (/** @type {{retrying?: boolean}} */ (error).retrying) {
+      // An automatic reconnection refused for now (our old place not yet freed): the client asks
+      // again, and the call, if any, goes on meanwhile.
+      console.info('hearth: the server refused a rejoin for now; trying again:', error.message);
+      return;
+    }
     switch (error.code) {
       case 'room-full':
         this.signaling?.close();

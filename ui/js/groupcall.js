@@ -23,7 +23,8 @@ const ENDED = {
   'no-answer': (n) => `${n} did not answer.`,
   'hung-up': (n, others) => (others ? `${n} left the call.` : `${n} hung up.`),
   left: (n) => `${n} left.`,
-  failed: (n) => `The connection to ${n} was lost.`,
+  failed: (n) => `Could not connect to ${n}.`,
+  lost: (n) => `The connection to ${n} could not be restored for two minutes, so the call with them ended.`,
   full: (n) => `${n}'s app can be in a call with one person at a time.`,
 };
 
@@ -66,6 +67,8 @@ export class GroupCall extends EventTarget {
     this.incomingTimer = undefined;
     /** Calls going on in the room that we know of: call id → (member id → who). @type {Map<string, Map<string, Member>>} */
     this.known = new Map();
+    /** Whether our connection to the server is down (the call goes on without it). */
+    this.serverAway = false;
     /** Whether the last call just ended (the page says "Call ended" until the next one). */
     this.justEnded = false;
     /** @type {() => MediaStream | null} the local media as it is now */
@@ -162,16 +165,24 @@ export class GroupCall extends EventTarget {
     this.selfName = name;
     this.iceServers = iceServers;
     this.peers = new Map(peers.map((p) => [p.id, p.name]));
+    if (this.serverAway) {
+      this.serverAway = false;
+      for (const session of this.sessions.values()) session.serverBack(this.peers.has(session.remoteId));
+    }
     if (this.member) {
       for (const peer of peers) this.#send(peer.id, payload.resume(this.callId, this.formerId || undefined));
     }
     this.#changed();
   }
 
-  /** Our connection to the server dropped: everyone's id (ours too) dies with it. */
+  /**
+   * Our connection to the server dropped: we no longer know who is in the room, but the call goes
+   * on peer to peer; the sessions learn who is still there when we are welcomed back.
+   */
   lostServer() {
+    this.serverAway = true;
     this.peers.clear();
-    for (const session of [...this.sessions.values()]) session.away();
+    for (const session of this.sessions.values()) session.serverLost();
     this.#changed();
   }
 
@@ -500,10 +511,12 @@ export class GroupCall extends EventTarget {
     this.sessions.delete(session.remoteId);
     this.known.get(this.callId)?.delete(session.remoteId);
     const others = this.sessions.size > 0;
+    // A connection that could never be made says why, as far as this side can tell.
+    const why = reason === 'failed' && session.failure ? ` ${session.failure}` : '';
     if (!others) {
-      this.#finish(ENDED[reason](session.name, false));
+      this.#finish(ENDED[reason](session.name, false) + why);
     } else {
-      this.#notice(ENDED[reason](session.name, true));
+      this.#notice(ENDED[reason](session.name, true) + why);
       this.#changed();
     }
   }

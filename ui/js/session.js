@@ -1,26 +1,43 @@
 // @ts-check
 //! One other person in a call: the peer link to them (a `Call`), their state (changed only through
 //! the `callstate` transitions), their timers, what the page shows of them (picture, sound, muted,
-//! speaking) and their stats. A session dies whole: `close()` ends the link and every timer.
+//! speaking, a link gone quiet, how the media travels) and their stats. A session dies whole:
+//! `close()` ends the link and every timer.
+//!
+//! Outages never end a call by themselves: while either of us is away from the server the media
+//! goes on peer to peer; while the media is down, the impolite side restarts ICE with backoff for
+//! as long as both of us are on the server. Only a person (hang-up) or a long limit without media
+//! ({@link LOST_LIMIT_MS}) ends it.
 
 import { Call } from './call.js';
 import * as payload from './payload.js';
 import { next, settle } from './callstate.js';
 import { PictureWatch } from './picture.js';
 import { summarize, rows } from './stats.js';
+import { whyNotConnected } from './diagnosis.js';
 import * as chat from './chat.js';
 
 /** Unanswered rings stop after this long. */
 export const RING_TIMEOUT_MS = 30_000;
-/** How long a session waits for the other person to come back to the server. */
+/** How long a call not yet connected waits for the other person to come back to the server. */
 export const AWAY_GRACE_MS = 15_000;
+/** How long a call that was connected may go without media before it is ended. */
+export const LOST_LIMIT_MS = 120_000;
+/** How long a call that never connected keeps trying. */
+export const CONNECT_LIMIT_MS = 60_000;
+/** Delays between ICE restarts while the media is down; the last one repeats. */
+export const RESTART_BACKOFF_MS = [2000, 5000, 10_000, 15_000];
+/** No packet from them for this long, on a connection that says it is up: the link is unstable. */
+export const UNSTABLE_AFTER_MS = 1500;
 /** An inbound audio level above this (0..1) counts as speaking. */
 const SPEAKING_LEVEL = 0.03;
 
 /**
  * Why a session ended: they declined, were busy in another call, did not answer, hung up, left
- * the server for good, the connection failed, or their app cannot take another connection.
- * @typedef {'declined'|'busy'|'no-answer'|'hung-up'|'left'|'failed'|'full'} EndReason
+ * the server before the call connected, the connection could never be made (`failed`) or could
+ * not be restored within {@link LOST_LIMIT_MS} (`lost`), or their app cannot take another
+ * connection.
+ * @typedef {'declined'|'busy'|'no-answer'|'hung-up'|'left'|'failed'|'lost'|'full'} EndReason
  * @typedef {import('./callstate.js').CallState} CallState
  * @typedef {{
  *   setTimeout: (f: () => void, ms: number) => any,
@@ -67,7 +84,23 @@ export class CallSession extends EventTarget {
     /** @type {Call | null} */
     this.call = null;
     this.mediaUp = false;
+    /** Whether they are on the server (as far as we know). */
     this.present = true;
+    /** Whether we are on the server: offers and restarts need it. */
+    this.serverUp = true;
+    /** Whether their packets stopped coming on a connection that says it is up. */
+    this.unstable = false;
+    /** Packets received from them at the last stats tick, and when that count last grew (clock ms). @type {number | null} */
+    this.packets = null;
+    this.lastPacketAt = 0;
+    /** ICE restarts made since the media went down. */
+    this.restarts = 0;
+    /** Why the connection could not be made, once ICE has failed without ever connecting. @type {string | null} */
+    this.failure = null;
+    /** How the media travels, and the round trip. @type {import('./stats.js').Path | null} */
+    this.path = null;
+    /** @type {number | null} */
+    this.rttMs = null;
     /** @type {MediaStream | null} */
     this.remoteStream = null;
     /** What they say they send (`screen`: their picture is their screen). @type {{audio: boolean, video: boolean, screen: boolean} | null} */
@@ -80,8 +113,8 @@ export class CallSession extends EventTarget {
     this.stats = null;
     /** @type {Map<string, any> | null} */
     this.lastReport = null;
-    /** @type {Record<'ring'|'away', any>} */
-    this.timers = { ring: undefined, away: undefined };
+    /** @type {Record<'ring'|'away'|'restart'|'lost', any>} */
+    this.timers = { ring: undefined, away: undefined, restart: undefined, lost: undefined };
     /** Whether the link carries the chat and files channels (both sides can). */
     this.data = false;
     this.closed = false;
@@ -96,7 +129,7 @@ export class CallSession extends EventTarget {
   #fire(event) {
     const to = next(this.state, event);
     if (!to) return;
-    this.state = to === 'connected' || to === 'reconnecting' ? settle({ mediaUp: this.mediaUp, peerPresent: this.present }) : to;
+    this.state = to === 'connected' || to === 'reconnecting' ? settle({ mediaUp: this.mediaUp }) : to;
     this.#changed();
   }
 
@@ -138,6 +171,39 @@ export class CallSession extends EventTarget {
     call.addEventListener('error', (e) => console.warn('hearth:', this.name, /** @type {CustomEvent} */ (e).detail.message));
     call.start(localStream);
     this.#fire('accepted');
+    this.#armLostLimit();
+  }
+
+  /** Ends the call if the media is not up within the limit (from now, or from when it went down). */
+  #armLostLimit() {
+    if (this.timers.lost !== undefined) return;
+    const everConnected = this.call?.everConnected ?? false;
+    this.timers.lost = this.clock.setTimeout(() => {
+      this.timers.lost = undefined;
+      if (!this.mediaUp) this.end(everConnected ? 'lost' : 'failed');
+    }, everConnected ? LOST_LIMIT_MS : CONNECT_LIMIT_MS);
+  }
+
+  /**
+   * Restarts ICE after the next backoff delay, and again after each, until the media is back.
+   * Only the impolite side restarts (two restart offers would collide; a side that cannot roll
+   * back, the native engine, is always the impolite one), and only while both of us are on the
+   * server: an offer needs it. The polite side still keeps the schedule, in case roles change.
+   */
+  #scheduleRestart() {
+    if (this.timers.restart !== undefined || this.closed) return;
+    const delay = RESTART_BACKOFF_MS[Math.min(this.restarts, RESTART_BACKOFF_MS.length - 1)];
+    this.timers.restart = this.clock.setTimeout(() => {
+      this.timers.restart = undefined;
+      if (this.mediaUp || this.closed) return;
+      this.restarts += 1;
+      this.#restart();
+      this.#scheduleRestart();
+    }, delay);
+  }
+
+  #restart() {
+    if (!this.polite && this.present && this.serverUp) this.call?.restartIce();
   }
 
   /** A message on a data channel. @param {{name: import('./call.js').DataChannelName, data: unknown}} detail */
@@ -172,14 +238,26 @@ export class CallSession extends EventTarget {
   #onMedia(state) {
     if (state === 'up') {
       this.mediaUp = true;
+      this.failure = null;
+      this.restarts = 0;
+      this.unstable = false;
+      this.lastPacketAt = this.clock.now();
+      this.clock.clearTimeout(this.timers.restart);
+      this.clock.clearTimeout(this.timers.lost);
+      this.timers.restart = undefined;
+      this.timers.lost = undefined;
       this.#fire('media-connected');
-    } else if (state === 'interrupted') {
-      this.mediaUp = false;
-      this.#fire('media-interrupted');
-    } else {
-      this.mediaUp = false;
-      this.end('failed');
+      return;
     }
+    this.mediaUp = false;
+    this.unstable = false;
+    const call = this.call;
+    if (state === 'failed' && call && !call.everConnected) {
+      this.failure = whyNotConnected({ iceServers: this.iceServers, gathered: call.gathered, errors: call.iceErrors });
+    }
+    this.#fire('media-interrupted');
+    this.#armLostLimit();
+    this.#scheduleRestart();
   }
 
   /**
@@ -206,13 +284,20 @@ export class CallSession extends EventTarget {
     if (this.call) this.send(payload.media(this.callId, sending));
   }
 
-  /** They lost the server (their connection, or ours): wait a while for them to come back. */
+  /**
+   * They left the server. A call that was connected goes on (the media needs no server; if it is
+   * down too, the lost limit applies); one still ringing ends; one still connecting waits
+   * {@link AWAY_GRACE_MS} for them to come back.
+   */
   away() {
     this.present = false;
     if (this.state === 'connected' || this.state === 'reconnecting') {
       this.#fire('peer-away');
+    } else if (this.state === 'connecting') {
       this.clock.clearTimeout(this.timers.away);
-      this.timers.away = this.clock.setTimeout(() => this.end('left'), AWAY_GRACE_MS);
+      this.timers.away = this.clock.setTimeout(() => {
+        if (!this.present && !this.mediaUp) this.end('left');
+      }, AWAY_GRACE_MS);
     } else {
       this.end('left');
     }
@@ -224,8 +309,31 @@ export class CallSession extends EventTarget {
     this.present = true;
     this.clock.clearTimeout(this.timers.away);
     this.#fire('peer-back');
-    // ICE may have given up while nobody could signal; the impolite side asks again now.
-    if (!this.mediaUp && !this.polite) this.call?.restartIce();
+    this.#resume();
+  }
+
+  /** We lost the server: nothing changes for the call, but nothing can be signalled. */
+  serverLost() {
+    this.serverUp = false;
+    this.#changed();
+  }
+
+  /** We are back on the server; `present`: whether they are there too (under the id we know). @param {boolean} present */
+  serverBack(present) {
+    this.serverUp = true;
+    if (present) this.back(this.remoteId);
+    else if (this.present) this.away();
+    this.#changed();
+  }
+
+  /**
+   * Signaling works again between us: an offer lost on the way is sent again, and if the media
+   * is down the impolite side restarts ICE now rather than at its next backoff step.
+   */
+  #resume() {
+    if (!this.serverUp || !this.present || !this.call) return;
+    if (this.call.resendOffer()) return;
+    if (!this.mediaUp) this.#restart();
   }
 
   /** Reads the link's stats: figures for the panel, the picture's state, and who speaks. */
@@ -236,6 +344,14 @@ export class CallSession extends EventTarget {
       const summary = summarize(this.lastReport, report);
       this.lastReport = report;
       this.stats = rows(summary);
+      this.path = summary.path;
+      this.rttMs = summary.rttMs;
+      const now = this.clock.now();
+      if (summary.packetsReceived !== null && summary.packetsReceived !== this.packets) {
+        this.packets = summary.packetsReceived;
+        this.lastPacketAt = now;
+      }
+      this.unstable = this.mediaUp && summary.packetsReceived !== null && now - this.lastPacketAt >= UNSTABLE_AFTER_MS;
       this.pictureState = this.picture.update({
         now: this.clock.now(),
         frames: summary.framesDecoded,
@@ -259,8 +375,7 @@ export class CallSession extends EventTarget {
   close() {
     if (this.closed) return;
     this.closed = true;
-    this.clock.clearTimeout(this.timers.ring);
-    this.clock.clearTimeout(this.timers.away);
+    for (const timer of Object.values(this.timers)) this.clock.clearTimeout(timer);
     this.call?.close();
     this.call = null;
     this.state = 'ended';

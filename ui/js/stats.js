@@ -13,7 +13,14 @@
  *   lossPercent: number | null,
  *   outboundAudioLevel: number | null,
  *   inboundAudioLevel: number | null,
+ *   packetsReceived: number | null,
+ *   path: Path | null,
  * }} CallStats
+ *
+ * How the media travels: `lan`, both ends' own addresses on one network; `direct`, their own
+ * addresses across a router with no address translation seen; `nat`, directly, with an address a
+ * NAT made (server or peer reflexive) on either end; `relay`, through a TURN server.
+ * @typedef {'lan'|'direct'|'nat'|'relay'} Path
  */
 
 /** @param {Iterable<any>} report @param {(s: any) => boolean} test */
@@ -42,7 +49,9 @@ function sum(report, test, /** @type {string} */ field) {
  */
 export function summarize(previous, current) {
   const stats = [...current.values()];
-  const pair = find(stats, (s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded')
+  const transport = find(stats, (s) => s.type === 'transport' && s.selectedCandidatePairId);
+  const pair = (transport && current.get(transport.selectedCandidatePairId))
+    ?? find(stats, (s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded')
     ?? find(stats, (s) => s.type === 'candidate-pair' && s.selected);
   const video = find(stats, (s) => s.type === 'inbound-rtp' && s.kind === 'video');
   const isOut = (/** @type {any} */ s) => s.type === 'outbound-rtp';
@@ -76,8 +85,50 @@ export function summarize(previous, current) {
     lossPercent: lost !== null && received !== null && lost + received > 0 ? (100 * lost) / (lost + received) : null,
     outboundAudioLevel: typeof source?.audioLevel === 'number' ? source.audioLevel : null,
     inboundAudioLevel: typeof inboundAudio?.audioLevel === 'number' ? inboundAudio.audioLevel : null,
+    packetsReceived: received,
+    path: pair ? pathOf(current.get(pair.localCandidateId), current.get(pair.remoteCandidateId)) : null,
   };
 }
+
+/**
+ * The path of a selected candidate pair, from its two candidates' stats.
+ * @param {any} local @param {any} remote
+ * @returns {Path | null}
+ */
+export function pathOf(local, remote) {
+  if (!local?.candidateType || !remote?.candidateType) return null;
+  if (local.candidateType === 'relay' || remote.candidateType === 'relay') return 'relay';
+  if (local.candidateType !== 'host' || remote.candidateType !== 'host') return 'nat';
+  return sameNetwork(local.address ?? local.ip, remote.address ?? remote.ip) ? 'lan' : 'direct';
+}
+
+/**
+ * Whether two addresses are on one network as home and office networks are laid out: the same
+ * IPv4 /24 or the same IPv6 /64. An address hidden behind an mDNS name cannot be compared.
+ * @param {string | undefined} a @param {string | undefined} b
+ */
+function sameNetwork(a, b) {
+  if (!a || !b) return false;
+  if (a.includes('.') && !a.endsWith('.local') && b.includes('.') && !b.endsWith('.local')) {
+    return a.split('.').slice(0, 3).join('.') === b.split('.').slice(0, 3).join('.');
+  }
+  if (a.includes(':') && b.includes(':')) {
+    const prefix = (/** @type {string} */ x) => x.split(':').slice(0, 4).join(':');
+    return prefix(a) === prefix(b);
+  }
+  return false;
+}
+
+/** How the media travels, in words. @type {Record<Path, string>} */
+export const PATH_WORDS = {
+  lan: 'Direct on this network',
+  direct: 'Direct',
+  nat: 'Direct through NAT',
+  relay: 'Relayed through TURN',
+};
+
+/** A tile's badge for the path: short words, the full sentence is its title. @type {Record<Path, string>} */
+export const PATH_BADGES = { lan: 'LAN', direct: 'Direct', nat: 'NAT', relay: 'Relayed' };
 
 /** @param {number | null} v @param {(v: number) => string} fmt */
 const show = (v, fmt) => (v === null || Number.isNaN(v) ? '–' : fmt(v));
@@ -85,6 +136,7 @@ const show = (v, fmt) => (v === null || Number.isNaN(v) ? '–' : fmt(v));
 /** The figures as label/value rows for the stats panel. @param {CallStats} s */
 export function rows(s) {
   return [
+    ['Connection', s.path ? PATH_WORDS[s.path] : '–'],
     ['Round trip', show(s.rttMs, (v) => `${Math.round(v)} ms`)],
     ['Sending', show(s.sendKbps, (v) => `${Math.round(v)} kbit/s`)],
     ['Receiving', show(s.receiveKbps, (v) => `${Math.round(v)} kbit/s`)],

@@ -5,9 +5,14 @@
 import { listNames } from './callstate.js';
 import { segments } from './chat.js';
 import { size as sizeText } from './files.js';
+import { PATH_BADGES, PATH_WORDS } from './stats.js';
 
 /**
  * @typedef {import('./controller.js').View} View
+ * @typedef {{
+ *   video: HTMLVideoElement, placeholder: HTMLElement, text: HTMLElement, avatar: HTMLElement,
+ *   muted: HTMLElement, status: HTMLElement, path: HTMLElement, name: HTMLElement, tile: HTMLElement,
+ * }} TileParts the elements of one person's tile
  * @typedef {{
  *   join: (name: string, room: string, server: string) => void,
  *   leaveRoom: () => void,
@@ -74,6 +79,8 @@ export class Page {
       roomName: $('roomName'),
       presence: $('presence'),
       remoteMuted: $('remoteMuted'),
+      remoteStatus: $('remoteStatus'),
+      remotePath: $('remotePath'),
       stage: $('tiles').parentElement ?? $('tiles'),
       tiles: $('tiles'),
       mainTile: $('mainTile'),
@@ -269,7 +276,15 @@ export class Page {
     el.presence.textContent = other
       ? `${v.peers.map((p) => p.name).join(', ')} ${v.peers.length === 1 ? 'is' : 'are'} here`
       : 'Waiting for someone to join…';
-    const connectionText = { idle: '', connecting: 'Connecting…', joined: '', reconnecting: 'Reconnecting to the server…', closed: '' }[v.connection];
+    const inCall = ['connecting', 'connected', 'reconnecting'].includes(v.callState);
+    const connectionText = {
+      idle: '',
+      connecting: 'Connecting…',
+      joined: '',
+      // The media goes peer to peer: a call needs the server only to start and to change.
+      reconnecting: inCall ? 'Reconnecting to the server… Your call goes on.' : 'Reconnecting to the server…',
+      closed: '',
+    }[v.connection];
     el.connection.textContent = connectionText;
     show(el.connection, inRoom && connectionText !== '');
 
@@ -290,7 +305,6 @@ export class Page {
     el.selfOff.textContent = v.localStream ? 'Camera off' : v.cameraStarting ? 'Starting camera…' : 'Camera not started';
 
     // A tile per person in the call: the first in the main tile (the tutorial's remoteVideo).
-    const inCall = ['connecting', 'connected', 'reconnecting'].includes(v.callState);
     const ringing = v.callState === 'outgoing' || v.callState === 'incoming';
     const shown = inCall ? v.tiles.filter((t) => t.state !== 'outgoing' && t.state !== 'idle') : [];
     const grid = shown.length > 1;
@@ -299,12 +313,14 @@ export class Page {
     el.stage.style.setProperty('--columns', String(Math.ceil(Math.sqrt(shown.length + 1))));
     const [main, ...more] = shown;
     if (main) {
-      this.#renderTile({ video: el.remoteVideo, placeholder: el.placeholder, text: el.placeholderText, avatar: el.remoteAvatar, muted: el.remoteMuted, name: el.mainTileName, tile: el.mainTile }, main, grid);
+      this.#renderTile({ video: el.remoteVideo, placeholder: el.placeholder, text: el.placeholderText, avatar: el.remoteAvatar, muted: el.remoteMuted, status: el.remoteStatus, path: el.remotePath, name: el.mainTileName, tile: el.mainTile }, main, grid);
     } else {
       el.remoteVideo.classList.remove('live');
       this.showStream(el.remoteVideo, null);
       show(el.placeholder, true);
       show(el.remoteMuted, false);
+      show(el.remoteStatus, false);
+      show(el.remotePath, false);
       show(el.mainTileName, false);
       el.mainTile.classList.remove('speaking');
       const shownName = v.otherName || other?.name || '';
@@ -511,7 +527,7 @@ export class Page {
 
   /**
    * Draws one person's tile.
-   * @param {{video: HTMLVideoElement, placeholder: HTMLElement, text: HTMLElement, avatar: HTMLElement, muted: HTMLElement, name: HTMLElement, tile: HTMLElement}} parts
+   * @param {TileParts} parts
    * @param {import('./controller.js').Tile} t
    * @param {boolean} grid
    */
@@ -530,10 +546,24 @@ export class Page {
     parts.text.textContent = noPicture ? pictureText(t) : tileStateText(t);
     show(parts.muted, t.media?.audio === false);
     parts.muted.textContent = `${t.name} is muted`;
+    const unstable = t.state === 'connected' && t.unstable;
+    setText(parts.status, 'Connection unstable…');
+    show(parts.status, unstable);
+    parts.tile.dataset.link = t.state === 'reconnecting' ? 'reconnecting' : unstable ? 'unstable' : t.state;
+    show(parts.path, t.state === 'connected' && t.path !== null);
+    if (t.path) {
+      setText(parts.path, PATH_BADGES[t.path]);
+      const words = t.rttMs === null ? PATH_WORDS[t.path] : `${PATH_WORDS[t.path]}, ${Math.round(t.rttMs)} ms round trip`;
+      if (parts.path.title !== words) {
+        parts.path.title = words;
+        parts.path.setAttribute('aria-label', `${t.name}: ${words}`);
+      }
+    }
     // A shared screen is named even in a call of two: it is not the person's face.
     show(parts.name, grid || screen);
     const shownName = screen ? `${t.name}'s screen` : t.name;
-    parts.name.textContent = t.state === 'reconnecting' ? `${shownName} · reconnecting…` : t.state === 'connecting' ? `${shownName} · connecting…` : shownName;
+    parts.name.textContent = t.state === 'reconnecting' ? `${shownName} · reconnecting…` : t.state === 'connecting' ? `${shownName} · connecting…`
+      : unstable ? `${shownName} · connection unstable…` : shownName;
     parts.tile.classList.toggle('speaking', grid && t.speaking);
   }
 
@@ -670,11 +700,18 @@ function pictureText(t) {
 
 /** A tile's words while its picture has not come yet. @param {import('./controller.js').Tile} t */
 function tileStateText(t) {
+  // A connection that failed before it ever worked says why while it keeps trying.
+  if (t.failure && (t.state === 'connecting' || t.state === 'reconnecting')) return `Could not connect to ${t.name} yet. ${t.failure} Still trying…`;
   switch (t.state) {
     case 'connecting': return `Connecting to ${t.name}…`;
     case 'reconnecting': return `Reconnecting to ${t.name}…`;
     default: return t.name;
   }
+}
+
+/** Sets an element's text only when it changes (a live region would announce every set). @param {HTMLElement} element @param {string} text */
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
 }
 
 /** A label/value list. @param {string[][]} rows */
@@ -706,10 +743,17 @@ function makeTile() {
   placeholder.append(avatar, text);
   const muted = document.createElement('p');
   muted.className = 'remote-muted';
+  const status = document.createElement('p');
+  status.className = 'tile-status';
+  status.setAttribute('role', 'status');
+  status.hidden = true;
+  const path = document.createElement('span');
+  path.className = 'tile-path';
+  path.hidden = true;
   const name = document.createElement('p');
   name.className = 'tile-name';
-  tile.append(video, placeholder, muted, name);
-  return { tile, video, placeholder, text, avatar, muted, name };
+  tile.append(video, placeholder, muted, status, path, name);
+  return { tile, video, placeholder, text, avatar, muted, status, path, name };
 }
 
 const ACTIVE_STATES = ['outgoing', 'incoming', 'connecting', 'connected', 'reconnecting'];
