@@ -96,6 +96,10 @@ test('a denied camera is explained, and the call still works to see and hear the
   await ada.waitForCallState('In a call with Bob');
   await ada.framesAdvance(20);
   assert.ok(await ada.remoteAudioPeak() > 0.01, 'Ada hears Bob');
+  // Bob is told why there is nothing from Ada, rather than shown a black picture.
+  await bob.page.getByText('Ada has no camera').waitFor({ timeout: 5000 });
+  await bob.page.getByText('Ada has no microphone').waitFor({ timeout: 5000 });
+  await bob.screenshot('other-side-denied.png');
   await ada.button('Hang Up').click();
   await bob.waitForCallState('Call ended', 3000);
   bob.assertNoErrors();
@@ -119,6 +123,8 @@ test('without a camera the call goes on with sound, and the other picture still 
   await waitFor(async () => (await bob.remoteAudioPeak(800)) > 0.01, 10_000, 'Bob to hear Ada');
   await waitFor(async () => (await ada.remoteAudioPeak(800)) > 0.01, 10_000, 'Ada to hear Bob');
   await ada.framesAdvance(20);
+  await bob.page.getByText('Ada has no camera').waitFor({ timeout: 5000 });
+  assert.equal(await bob.page.getByText('Ada has no microphone').count(), 0, 'Ada\'s microphone works');
   ada.assertNoErrors();
   bob.assertNoErrors();
 });

@@ -90,7 +90,7 @@ test('two requests while the camera opens open it once, and both get the same st
   assert.equal(a, b);
   assert.equal(backend.log.filter(([what]) => what === 'open').length, 1);
   assert.deepEqual(attached, [['audio', 'mic1'], ['video', 'cam1']], 'each track handed to the call');
-  assert.deepEqual(media.sending(), { audio: true, video: true, screen: false });
+  assert.deepEqual(media.sending(), { audio: true, video: true, screen: false, missing: [] });
   assert.equal(await media.start(), a, 'open already: the same stream');
 });
 
@@ -117,13 +117,13 @@ test('video off stops the camera and tells the call; video on opens it again', a
   await media.toggleVideo();
   assert.equal(camera.stopped, true, 'the camera light goes off');
   assert.equal(media.videoOff, true);
-  assert.deepEqual(media.sending(), { audio: true, video: false, screen: false });
+  assert.deepEqual(media.sending(), { audio: true, video: false, screen: false, missing: [] });
   assert.deepEqual(backend.log.slice(-2), [['stop', 'video', 'cam1'], ['attach', 'video', null]]);
   assert.equal(sent(), told + 1, 'the others are told');
   await media.toggleVideo();
   assert.equal(media.videoOff, false);
   assert.deepEqual(backend.log.slice(-2), [['openTrack', 'video', 'cam1'], ['attach', 'video', 'cam1']]);
-  assert.deepEqual(media.sending(), { audio: true, video: true, screen: false });
+  assert.deepEqual(media.sending(), { audio: true, video: true, screen: false, missing: [] });
 });
 
 test('switching camera hands the new track to the call before the old one stops, and is remembered', async () => {
@@ -160,7 +160,7 @@ test('mute goes to the backend and stops what is sent of the microphone', async 
   await opening;
   media.toggleMute();
   assert.deepEqual(backend.log.at(-1), ['muted', 1, true]);
-  assert.deepEqual(media.sending(), { audio: false, video: true, screen: false });
+  assert.deepEqual(media.sending(), { audio: false, video: true, screen: false, missing: [] });
   media.toggleMute();
   assert.deepEqual(backend.log.at(-1), ['muted', 1, false]);
 });
@@ -174,7 +174,7 @@ test('a camera that cannot be opened is said, and the call can go on without it'
   assert.equal(media.starting, false);
   assert.match(media.warning ?? '', /in use by another program/);
   assert.deepEqual(notices, [media.warning]);
-  assert.deepEqual(media.sending(), { audio: false, video: false, screen: false });
+  assert.deepEqual(media.sending(), { audio: false, video: false, screen: false, missing: ['camera', 'microphone'] }, 'the others are told it has neither');
 });
 
 test('a shared screen is sent instead of the camera; the camera comes back when sharing stops, also from the browser', async () => {
@@ -185,7 +185,7 @@ test('a shared screen is sent instead of the camera; the camera comes back when 
   await opening;
   await media.shareScreen();
   assert.deepEqual(backend.log.at(-1), ['attach', 'video', 'screen']);
-  assert.deepEqual(media.sending(), { audio: true, video: true, screen: true });
+  assert.deepEqual(media.sending(), { audio: true, video: true, screen: true, missing: [] });
 
   // The camera turned off and on while sharing: the screen stays what is sent.
   await media.toggleVideo();
@@ -194,7 +194,7 @@ test('a shared screen is sent instead of the camera; the camera comes back when 
 
   await media.stopSharing();
   assert.deepEqual(backend.log.slice(-2), [['attach', 'video', 'cam1'], ['stopScreen']]);
-  assert.deepEqual(media.sending(), { audio: true, video: true, screen: false });
+  assert.deepEqual(media.sending(), { audio: true, video: true, screen: false, missing: [] });
 
   // The browser's own "Stop sharing" ends the track.
   await media.shareScreen();

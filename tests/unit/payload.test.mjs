@@ -25,6 +25,9 @@ test('built payloads match docs/PROTOCOL.md', () => {
   assert.deepEqual(payload.resumed('c1'), { kind: 'resumed', call: 'c1' });
   assert.deepEqual(payload.media('c1', { audio: true, video: false }), { kind: 'media', call: 'c1', audio: true, video: false, screen: false });
   assert.deepEqual(payload.media('c1', { audio: true, video: true, screen: true }), { kind: 'media', call: 'c1', audio: true, video: true, screen: true });
+  const missing = payload.media('c1', { audio: true, video: false, missing: ['camera'] });
+  assert.deepEqual(missing, { kind: 'media', call: 'c1', audio: true, video: false, screen: false, missing: ['camera'] });
+  assert.deepEqual(payload.parse(JSON.parse(JSON.stringify(missing))), missing, 'a missing device survives the wire');
 });
 
 test('call ids are 16 hex digits and differ', () => {
@@ -55,6 +58,7 @@ test('malformed payloads are refused, not acted on', () => {
     { kind: 'candidate', candidate: { candidate: 5 } }, { kind: 'candidate', candidate: { candidate: 'x', sdpMLineIndex: 'zero' } },
     { kind: 'resume' }, { kind: 'accept', call: 9 },
     { kind: 'media', audio: true, video: true }, { kind: 'media', call: 'c', audio: 'yes', video: true }, { kind: 'media', call: 'c', audio: true, video: true, screen: 'yes' },
+    { kind: 'media', call: 'c', audio: true, video: false, missing: ['keyboard'] }, { kind: 'media', call: 'c', audio: true, video: false, missing: 'camera' },
     { kind: 'join', call: 'c' }, { kind: 'in-call', name: 'Ada' }, { kind: 'ring', name: 'A', call: 'c', caps: 'all' },
     { kind: 'ring', name: 'A', call: 'c', v: 'two' }, { kind: 'description', call: 5, description: { type: 'offer', sdp: '' } },
   ]) {

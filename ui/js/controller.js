@@ -29,7 +29,7 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   name: string,
  *   state: CallState,
  *   stream: MediaStream | null,
- *   media: {audio: boolean, video: boolean, screen: boolean} | null,
+ *   media: RemoteMedia | null,
  *   picture: import('./picture.js').PictureState,
  *   speaking: boolean,
  *   unstable: boolean,
@@ -40,6 +40,7 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   connection could not be made (while it is still being tried)
  *
  * @typedef {import('./signaling.js').PeerInfo} PeerInfo
+ * @typedef {import('./session.js').RemoteMedia} RemoteMedia
  * @typedef {import('./callstate.js').CallState} CallState
  * @typedef {{text: string, tone: 'info'|'warning'|'error'}} Notice
  * @typedef {{

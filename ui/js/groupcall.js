@@ -73,8 +73,7 @@ export class GroupCall extends EventTarget {
     this.justEnded = false;
     /** @type {() => MediaStream | null} the local media as it is now */
     this.localStream = () => null;
-    /** @type {() => {audio: boolean, video: boolean}} what we send */
-    /** @type {() => {audio: boolean, video: boolean, screen?: boolean}} */
+    /** What we send. @type {() => payload.Sending} */
     this.sending = () => ({ audio: false, video: false });
   }
 

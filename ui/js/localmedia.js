@@ -59,12 +59,23 @@ export class LocalMedia extends EventTarget {
     this.dispatchEvent(new CustomEvent('notice', { detail: { text } }));
   }
 
-  /** What is sent: the microphone (on and unmuted), and the camera (on) or a screen. */
+  /**
+   * What is sent: the microphone (on and unmuted), and the camera (on) or a screen; and the
+   * devices that failed to open (after an opening that said why), so the others can say so.
+   * @returns {import('./payload.js').Sending}
+   */
   sending() {
+    /** @type {import('./payload.js').Device[]} */
+    const missing = [];
+    if (this.warning !== null && !this.starting) {
+      if (!this.stream?.getVideoTracks().length) missing.push('camera');
+      if (!this.stream?.getAudioTracks().length) missing.push('microphone');
+    }
     return {
       audio: !!this.stream?.getAudioTracks().length && !this.muted,
       video: !!this.screen || (!!this.stream?.getVideoTracks().length && !this.videoOff),
       screen: !!this.screen,
+      missing,
     };
   }
 

@@ -26,8 +26,11 @@ export const VERSION = 2;
  * @typedef {{kind:'candidate', call?:string, candidate:{candidate:string, sdpMid:string|null, sdpMLineIndex:number|null}}} CandidatePayload
  * @typedef {{kind:'resume', call:string, was?:string}} ResumePayload was: the sender's id before it reconnected
  * @typedef {{kind:'resumed', call:string, was?:string}} ResumedPayload
- * @typedef {{kind:'media', call:string, audio:boolean, video:boolean, screen?:boolean}} MediaPayload what the sender
- *   is sending: its microphone (on and unmuted) and its camera (on)
+ * @typedef {{kind:'media', call:string, audio:boolean, video:boolean, screen?:boolean, missing?:Device[]}} MediaPayload what the sender
+ *   is sending: its microphone (on and unmuted) and its camera (on); `missing`: the devices it has
+ *   none of (denied, absent, or a page that may not use them), so the others can say so
+ * @typedef {'camera'|'microphone'} Device
+ * @typedef {{audio: boolean, video: boolean, screen?: boolean, missing?: Device[]}} Sending what this side sends
  * @typedef {RingPayload|AcceptPayload|JoinPayload|InCallPayload|DeclinePayload|HangupPayload|DescriptionPayload|CandidatePayload|ResumePayload|ResumedPayload|MediaPayload} Payload
  */
 
@@ -57,8 +60,9 @@ export const resume = (call, was) => (was ? { kind: 'resume', call, was } : { ki
 /** @param {string} call @param {string} [was] @returns {ResumedPayload} */
 export const resumed = (call, was) => (was ? { kind: 'resumed', call, was } : { kind: 'resumed', call });
 
-/** @param {string} call @param {{audio: boolean, video: boolean, screen?: boolean}} sending @returns {MediaPayload} */
-export const media = (call, { audio, video, screen = false }) => ({ kind: 'media', call, audio, video, screen });
+/** @param {string} call @param {Sending} sending @returns {MediaPayload} */
+export const media = (call, { audio, video, screen = false, missing = [] }) => (missing.length
+  ? { kind: 'media', call, audio, video, screen, missing } : { kind: 'media', call, audio, video, screen });
 
 /** @param {RTCSessionDescriptionInit} d @param {string} [call] @returns {DescriptionPayload} */
 export function description(d, call) {
@@ -115,6 +119,7 @@ export function parse(data) {
       return isString(d.call) && isOptionalString(d.was) ? /** @type {Payload} */ (d) : null;
     case 'media':
       return isString(d.call) && typeof d.audio === 'boolean' && typeof d.video === 'boolean' && (d.screen === undefined || typeof d.screen === 'boolean')
+        && (d.missing === undefined || (Array.isArray(d.missing) && d.missing.length <= 2 && d.missing.every((x) => x === 'camera' || x === 'microphone')))
         ? /** @type {MediaPayload} */ (d) : null;
     case 'description': {
       const desc = d.description;

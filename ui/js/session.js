@@ -39,6 +39,7 @@ const SPEAKING_LEVEL = 0.03;
  * connection.
  * @typedef {'declined'|'busy'|'no-answer'|'hung-up'|'left'|'failed'|'lost'|'full'} EndReason
  * @typedef {import('./callstate.js').CallState} CallState
+ * @typedef {{audio: boolean, video: boolean, screen: boolean, missing: payload.Device[]}} RemoteMedia
  * @typedef {{
  *   setTimeout: (f: () => void, ms: number) => any,
  *   clearTimeout: (t: any) => void,
@@ -103,7 +104,7 @@ export class CallSession extends EventTarget {
     this.rttMs = null;
     /** @type {MediaStream | null} */
     this.remoteStream = null;
-    /** What they say they send (`screen`: their picture is their screen). @type {{audio: boolean, video: boolean, screen: boolean} | null} */
+    /** What they say they send (`screen`: their picture is their screen; `missing`: devices they have none of). @type {RemoteMedia | null} */
     this.remoteMedia = null;
     this.picture = new PictureWatch();
     /** @type {import('./picture.js').PictureState} */
@@ -267,7 +268,7 @@ export class CallSession extends EventTarget {
   handle(data) {
     if (this.closed || (data.call && data.call !== this.callId)) return;
     if (data.kind === 'media') {
-      this.remoteMedia = { audio: data.audio, video: data.video, screen: data.screen === true };
+      this.remoteMedia = { audio: data.audio, video: data.video, screen: data.screen === true, missing: data.missing ?? [] };
       this.#changed();
       return;
     }
@@ -279,7 +280,7 @@ export class CallSession extends EventTarget {
     await this.call?.setTrack(kind, track);
   }
 
-  /** Tells them what we send. @param {{audio: boolean, video: boolean, screen?: boolean}} sending */
+  /** Tells them what we send. @param {payload.Sending} sending */
   announce(sending) {
     if (this.call) this.send(payload.media(this.callId, sending));
   }

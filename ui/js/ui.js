@@ -545,7 +545,7 @@ export class Page {
     show(parts.avatar, true);
     parts.text.textContent = noPicture ? pictureText(t) : tileStateText(t);
     show(parts.muted, t.media?.audio === false);
-    parts.muted.textContent = `${t.name} is muted`;
+    setText(parts.muted, t.media?.missing.includes('microphone') ? `${t.name} has no microphone` : `${t.name} is muted`);
     const unstable = t.state === 'connected' && t.unstable;
     setText(parts.status, 'Connection unstable…');
     show(parts.status, unstable);
@@ -692,7 +692,7 @@ function messageItem(m) {
 
 /** Why a person's picture is not shown. @param {import('./controller.js').Tile} t */
 function pictureText(t) {
-  if (t.picture === 'off') return `${t.name}'s camera is off`;
+  if (t.picture === 'off') return t.media?.missing.includes('camera') ? `${t.name} has no camera` : `${t.name}'s camera is off`;
   return t.media?.video
     ? `${t.name}'s camera is on, but the picture is not arriving. Their network or yours may be blocking it.`
     : `No picture is arriving from ${t.name}.`;
