@@ -23,6 +23,12 @@ export function setPeerConnectionFactory(f) {
 /** Whether calls are possible in this environment. */
 export const canCall = () => factory !== null;
 
+/** A peer connection from the implementation in place. @param {RTCConfiguration} config */
+export function newPeerConnection(config) {
+  if (!factory) throw new Error('This environment has no WebRTC peer connection.');
+  return factory(config);
+}
+
 /** @typedef {'chat'|'files'} DataChannelName */
 
 /** The most a shared screen is sent at, bits per second. */
@@ -47,10 +53,9 @@ export class Call extends EventTarget {
    */
   constructor({ polite, iceServers, send, data = false }) {
     super();
-    if (!factory) throw new Error('This environment has no WebRTC peer connection.');
     this.polite = polite;
     this.send = send;
-    this.pc = factory({ iceServers });
+    this.pc = newPeerConnection({ iceServers });
     this.remoteStream = new MediaStream();
     // Perfect negotiation (webrtc/samples): who is offering, and whether to ignore a colliding offer.
     this.makingOffer = false;

@@ -3,6 +3,8 @@
 //! `GroupCall` with one session per other person), the local camera and microphone, and hosting
 //! in the desktop app; and publishes one view of everything for the page to draw.
 
+import { probe } from './probe.js';
+import { describeProbe } from './diagnosis.js';
 import { SignalingClient, websocketUrl } from './signaling.js';
 import { canCall } from './call.js';
 import { browserMedia } from './media.js';
@@ -70,6 +72,7 @@ const NO_WEBRTC = 'This window cannot make video calls: its web engine has no We
  *   canChooseSpeaker: boolean,
  *   webrtc: boolean,
  *   stats: {name: string, rows: string[][]}[] | null,
+ *   connectionTest: {state: 'testing'} | {state: 'done', rows: string[][], verdict: string} | null,
  *   desktop: boolean,
  *   hosting: import('./env.js').HostInfo | null,
  *   server: string,
@@ -162,6 +165,7 @@ export class Controller extends EventTarget {
       canChooseSpeaker: this.media.canChooseSpeaker,
       webrtc: canCall(),
       stats: null,
+      connectionTest: null,
       desktop: env.kind === 'desktop',
       hosting: null,
       server: env.prefill.server,
@@ -556,6 +560,16 @@ export class Controller extends EventTarget {
   openLink(url) {
     if (this.env.desktop) this.env.desktop.openLink(url).catch((e) => this.#notice(e instanceof Error ? e.message : String(e), 'error'));
     else globalThis.open(url, '_blank', 'noopener,noreferrer');
+  }
+
+  /** Test connection: what the STUN and TURN servers of this room give this device. */
+  async testConnection() {
+    if (this.view.connectionTest?.state === 'testing') return;
+    if (!this.view.webrtc) return this.#notice('Testing the connection needs WebRTC, which this window does not have.', 'error');
+    this.#update({ connectionTest: { state: 'testing' } });
+    const result = await probe(this.call.iceServers);
+    const { rows, verdict } = describeProbe(result);
+    this.#update({ connectionTest: { state: 'done', rows, verdict } });
   }
 
   // ----- the call -----

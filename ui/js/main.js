@@ -48,6 +48,7 @@ const page = new Page({
   sendChat: (text) => controller.sendChat(text),
   setChatOpen: (open) => controller.setChatOpen(open),
   openLink: (url) => controller.openLink(url),
+  testConnection: () => { controller.testConnection(); },
   sendFiles: (files, to) => controller.sendFiles(files, to),
   acceptFile: (id) => controller.acceptFile(id),
   declineFile: (id) => controller.declineFile(id),

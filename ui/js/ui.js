@@ -38,6 +38,7 @@ import { PATH_BADGES, PATH_WORDS } from './stats.js';
  *   acceptFile: (id: string) => void,
  *   declineFile: (id: string) => void,
  *   cancelFile: (id: string) => void,
+ *   testConnection: () => void,
  * }} Actions
  */
 
@@ -123,6 +124,8 @@ export class Page {
       devicesPanel: $('devicesPanel'),
       statsPanel: $('statsPanel'),
       statsList: $('statsList'),
+      testConnectionBtn: /** @type {HTMLButtonElement} */ ($('testConnectionBtn')),
+      connectionTest: $('connectionTest'),
       cameraSelect: /** @type {HTMLSelectElement} */ ($('cameraSelect')),
       microphoneSelect: /** @type {HTMLSelectElement} */ ($('microphoneSelect')),
       speakerSelect: /** @type {HTMLSelectElement} */ ($('speakerSelect')),
@@ -191,6 +194,7 @@ export class Page {
     el.openBrowserBtn.addEventListener('click', () => actions.openInBrowser());
     el.openBrowserRoomBtn.addEventListener('click', () => actions.openInBrowser());
     el.copyInviteBtn.addEventListener('click', () => this.#copyInvite());
+    el.testConnectionBtn.addEventListener('click', () => actions.testConnection());
     for (const [button, panel] of [[el.devicesBtn, el.devicesPanel], [el.statsBtn, el.statsPanel]]) {
       button.addEventListener('click', () => {
         const open = panel.hidden;
@@ -396,6 +400,7 @@ export class Page {
       /** @type {any} */ (el.remoteVideo).setSinkId?.(v.chosen.speaker).catch(() => {});
     }
     this.#fillStats(v.stats);
+    this.#fillConnectionTest(v.connectionTest);
     this.#renderChat(v.chat);
     this.#renderTransfers(v);
   }
@@ -523,6 +528,24 @@ export class Page {
       heading.textContent = name;
       return [heading, definitions(rows)];
     }));
+  }
+
+  /** @param {View['connectionTest']} test */
+  #fillConnectionTest(test) {
+    const { el } = this;
+    el.testConnectionBtn.disabled = test?.state === 'testing';
+    el.testConnectionBtn.textContent = test?.state === 'testing' ? 'Testing…' : test ? 'Test again' : 'Test connection';
+    const key = JSON.stringify(test);
+    if (el.connectionTest.dataset.key === key) return;
+    el.connectionTest.dataset.key = key;
+    if (!test || test.state === 'testing') {
+      el.connectionTest.replaceChildren();
+      return;
+    }
+    const verdict = document.createElement('p');
+    verdict.className = 'verdict';
+    verdict.textContent = test.verdict;
+    el.connectionTest.replaceChildren(definitions(test.rows), verdict);
   }
 
   /**
