@@ -142,6 +142,10 @@ pub enum EngineEvent {
     SignalingState {
         state: String,
     },
+    /// `iceGatheringState` changed; `complete` stands for the browser's end-of-candidates.
+    IceGatheringState {
+        state: String,
+    },
     /// A remote stream arrived; its pictures come as [`FrameOrigin::Remote`] with this `track`.
     Track {
         kind: MediaKind,

@@ -261,6 +261,12 @@ impl Peer {
                 let state = enum_nick(&webrtc.property_value("signaling-state"));
                 observer.event(Some(id), EngineEvent::SignalingState { state });
             });
+        let (observer, id) = (self.observer.clone(), self.id);
+        self.webrtc
+            .connect_notify(Some("ice-gathering-state"), move |webrtc, _| {
+                let state = enum_nick(&webrtc.property_value("ice-gathering-state"));
+                observer.event(Some(id), EngineEvent::IceGatheringState { state });
+            });
         // Incoming media: webrtcbin adds a pad per remote stream; decode whatever it carries.
         let receiver = Arc::downgrade(&self.receiver);
         self.webrtc.connect_pad_added(move |_, pad| {

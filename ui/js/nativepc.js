@@ -107,6 +107,10 @@ export class NativePeerConnection extends EventTarget {
       case 'ice-candidate':
         this.onicecandidate?.({ candidate: { candidate: event.candidate, sdpMLineIndex: event.sdpMLineIndex, sdpMid: null } });
         break;
+      case 'ice-gathering-state':
+        // The browser's end-of-candidates.
+        if (event.state === 'complete') this.onicecandidate?.({ candidate: null });
+        break;
       case 'connection-state':
         if (event.state !== this.connectionState) {
           this.connectionState = event.state;

@@ -40,14 +40,17 @@ export async function probe(iceServers, limitMs = PROBE_LIMIT_MS) {
           return;
         }
         if (!candidate.candidate) return;
+        // The native engine's candidates are only the SDP line: `candidate:F C PROTO PRIO ADDRESS PORT typ TYPE …`.
+        const fields = candidate.candidate.split(' ');
         const type = candidate.type ?? / typ (\w+)/.exec(candidate.candidate)?.[1] ?? 'unknown';
-        result.candidates.push({ type, address: candidate.address ?? '', url: /** @type {any} */ (candidate).url ?? '' });
+        result.candidates.push({ type, address: candidate.address ?? fields[4] ?? '', url: /** @type {any} */ (candidate).url ?? '' });
       };
       pc.onicecandidateerror = (/** @type {any} */ e) => {
         if (result.errors.length < 20) result.errors.push({ url: String(e.url ?? ''), errorCode: Number(e.errorCode ?? 0), errorText: String(e.errorText ?? '') });
       };
-      // A data channel gives the offer something to gather for, without a camera.
-      pc.createDataChannel('probe');
+      // A data channel gives the offer something to gather for, without a camera (negotiated:
+      // the native engine has only its pre-negotiated ones).
+      pc.createDataChannel('probe', { negotiated: true, id: 0 });
       pc.setLocalDescription().catch(() => resolve(undefined));
     });
   } finally {

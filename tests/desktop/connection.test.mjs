@@ -1,0 +1,65 @@
+//! The desktop app's native engine and the network: Test connection gathers through the engine
+//! with the room's STUN and TURN servers (a real coturn), and in a call the stats panel and the
+//! tile say how the media travels.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { DesktopApp } from './webdriver.mjs';
+import { startServer, launchBrowser, Person, waitFor, freshRoom } from '../e2e/harness.mjs';
+import { startTurn, turnEnv } from '../e2e/turn.mjs';
+
+let turn;
+let server;
+let browser;
+/** @type {DesktopApp} */
+let app;
+before(async () => {
+  turn = await startTurn();
+  server = await startServer({ env: turnEnv(turn.url) });
+  browser = await launchBrowser();
+  app = await DesktopApp.launch();
+});
+after(async () => {
+  await app?.quit();
+  await browser?.close();
+  await server?.stop();
+  await turn?.stop();
+});
+
+/** The rows of a definition list under `selector`, as label → value. */
+const rowsOf = (selector) => app.script(`
+  return Object.fromEntries([...document.querySelectorAll(${JSON.stringify(`${selector} dt`)})].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent ?? '']));`);
+
+test('Test connection in the app gathers through its engine and finds the relay', async () => {
+  const room = freshRoom('native-net');
+  await app.fill('Name', 'Nell');
+  await app.fill('Server', server.url.replace('http://', ''));
+  await app.fill('Room', room);
+  await app.clickButton('Join');
+  await app.waitForText('presence', /Waiting for someone/);
+  await app.clickButton('Stats');
+  await app.clickButton('Test connection');
+  await app.waitForText('connectionTest', /Calls should connect from any network/, 20_000);
+  const rows = await rowsOf('#connectionTest');
+  // libnice leaves loopback out of the device's own addresses; the relay is on loopback.
+  assert.match(rows['This device'], /^Found: /);
+  assert.equal(rows['Relay (TURN)'], 'Works: 127.0.0.1');
+  await app.screenshot('desktop-connection-test.png');
+
+  // In a call with a browser, the engine's stats say how the media travels.
+  const guest = await Person.open(browser, `${server.url}/?room=${room}`, 'Gus');
+  await guest.joinAndWait(room);
+  await app.waitForText('presence', /Gus is here/);
+  await app.clickButton('Call');
+  await guest.page.getByRole('alertdialog').filter({ hasText: 'Nell is calling' }).waitFor();
+  await guest.button('Accept').click();
+  await app.waitForText('callState', /In a call with Gus/, 30_000);
+  await waitFor(async () => /^Direct/.test((await rowsOf('#statsList')).Connection ?? ''), 15_000, 'the app\'s stats to say how the media travels');
+  await waitFor(async () => /^(LAN|Direct)$/.test((await app.text('remotePath')) ?? ''), 5000, 'the tile\'s badge');
+  await guest.page.locator('#statsBtn').click();
+  await guest.page.locator('#statsList dd', { hasText: /^Direct/ }).first().waitFor({ timeout: 10_000 });
+  await app.clickButton('Hang Up');
+  await app.waitForText('callState', /Call ended/, 10_000);
+  guest.assertNoErrors();
+  await guest.close();
+});
