@@ -31,7 +31,7 @@ pub enum ClientMessage<'a> {
         /// their connection: if the session it was given to is still in the room, the new
         /// connection takes its place under the same id (see `docs/PROTOCOL.md`).
         #[serde(skip_serializing_if = "Option::is_none")]
-        resume: Option<String>,
+        resume: Option<ResumeToken>,
     },
     /// Relay `data` to one peer of the room (`to`), or to every other peer when `to` is absent.
     Signal {
@@ -157,7 +157,7 @@ impl fmt::Display for PeerId {
 /// back with a `join` carrying `resume` (128 random bits, hex, as ids are). A fresh one comes with
 /// every welcome. Compared in constant time, and never shown: its `Debug` hides it, so it cannot
 /// reach a log by accident.
-#[derive(Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, Serialize)]
 #[serde(transparent)]
 pub struct ResumeToken(String);
 
@@ -185,6 +185,15 @@ impl From<&str> for ResumeToken {
         ResumeToken(s.to_owned())
     }
 }
+
+/// In constant time too, so that no comparison of tokens can leak where they differ.
+impl PartialEq for ResumeToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(&other.0)
+    }
+}
+
+impl Eq for ResumeToken {}
 
 impl fmt::Debug for ResumeToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -336,10 +345,11 @@ impl<'a> ClientMessage<'a> {
                     Some(raw) => Some(
                         json_str(raw)
                             .filter(|r| r.len() <= MAX_RESUME_LEN)
+                            .map(ResumeToken)
                             .ok_or_else(|| {
                                 ParseError::BadMessage(format!(
                                     "\"resume\" must be a string of at most {MAX_RESUME_LEN} \
-                                 bytes, as a welcome gave it."
+                                     bytes, as a welcome gave it."
                                 ))
                             })?,
                     ),
@@ -528,7 +538,11 @@ mod tests {
         let resume = "0123456789abcdef0123456789abcdef";
         let text = format!(r#"{{"type":"join","room":"r","name":"Ada","resume":"{resume}"}}"#);
         match ClientMessage::parse(&text) {
-            Ok(ClientMessage::Join { resume: got, .. }) => assert_eq!(got.as_deref(), Some(resume)),
+            Ok(ClientMessage::Join { resume: got, .. }) => {
+                assert_eq!(got.as_ref().map(ResumeToken::as_str), Some(resume));
+                // Not even a debug print of the message shows it.
+                assert!(!format!("{:?}", ClientMessage::parse(&text)).contains(resume));
+            }
             other => panic!("unexpected {other:?}"),
         }
         match ClientMessage::parse(r#"{"type":"join","room":"r","name":"Ada","resume":null}"#) {

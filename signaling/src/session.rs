@@ -506,7 +506,7 @@ impl Session<'_> {
         room: String,
         name: String,
         token: Option<String>,
-        offered: Option<String>,
+        offered: Option<ResumeToken>,
     ) -> Handled {
         if let Some(m) = &self.membership {
             let msg = format!("You are already in room {:?}; leave it first.", m.room);
@@ -569,7 +569,7 @@ impl Session<'_> {
             room: &room,
             id: &id,
             name: &name,
-            offered: offered.as_deref(),
+            offered: offered.as_ref().map(ResumeToken::as_str),
             resume: &resume,
             outbox: self.outbox.clone(),
             max_peers: max,
