@@ -751,24 +751,7 @@ impl Shared {
             }
             "M" => {
                 let Some(instance) = rest else { return };
-                let id = PeerId::from(third);
-                // The old connection, if it is here, closes without a word to anyone.
-                let here = self.local.hand_over(room, &id);
-                let mut remote = lock(&self.remote);
-                if here && !self.local.has_room(room) {
-                    if remote.get(room).is_some_and(|r| r.joining == 0) {
-                        remote.remove(room);
-                    }
-                    return;
-                }
-                let Some(record) = remote.get_mut(room) else {
-                    return;
-                };
-                // Known here, as a peer here or elsewhere: it only moved, and signals for it now
-                // go to its new instance.
-                if !record.gone.contains(&id) {
-                    record.members.insert(id, instance.to_owned());
-                }
+                self.moved(room, &PeerId::from(third), instance);
             }
             "L" => {
                 let id = PeerId::from(third);
@@ -786,6 +769,25 @@ impl Shared {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `id` of `room` took its place back on `instance` (a resume): its old connection, if it
+    /// is here, closes without a word to anyone, and signals for it go to `instance` from now on.
+    fn moved(&self, room: &str, id: &PeerId, instance: &str) {
+        let here = self.local.hand_over(room, id);
+        let mut remote = lock(&self.remote);
+        if here && !self.local.has_room(room) {
+            if remote.get(room).is_some_and(|r| r.joining == 0) {
+                remote.remove(room);
+            }
+            return;
+        }
+        let Some(record) = remote.get_mut(room) else {
+            return;
+        };
+        if !record.gone.contains(id) {
+            record.members.insert(id.clone(), instance.to_owned());
         }
     }
 
@@ -853,7 +855,18 @@ impl Shared {
             let Some(resume) = self.local.resume_of(room, id) else {
                 continue;
             };
-            self.run_join(room, id, name, &resume, usize::MAX).await?;
+            let answer = self.run_join(room, id, name, &resume, usize::MAX).await?;
+            // The peer came back on another instance with its token while this one was not
+            // listening (the `M` was missed): the connection here is its ghost.
+            let moved = answer.and_then(|(_, _, members)| {
+                members
+                    .into_iter()
+                    .find(|(_, listed, instance, _)| listed == id && *instance != self.instance)
+                    .map(|(_, _, instance, _)| instance)
+            });
+            if let Some(instance) = moved {
+                self.moved(room, id, &instance);
+            }
         }
         let missed = std::mem::take(&mut *lock(&self.missed_leaves));
         if !missed.is_empty() {
