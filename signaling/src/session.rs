@@ -552,14 +552,22 @@ impl Session<'_> {
         let resume = ResumeToken::random();
         let max = self.state.config.limits.max_peers_per_room;
         let ice = &self.state.config.ice;
-        // Made with the id the peer ends up with: its own if it resumes.
-        let welcome = |id: &PeerId, peers| -> Utf8Bytes {
-            let ice_servers = ice.ice_servers(SystemTime::now(), id.as_str());
+        // TURN credentials name the peer: made here, out of the store's lock, for the new id, and
+        // made again in the welcome only when the peer resumes under its old one.
+        let ice_servers = ice.ice_servers(SystemTime::now(), id.as_str());
+        let welcome = |got: &PeerId, peers| -> Utf8Bytes {
+            let resumed;
+            let ice_servers = if *got == id {
+                &ice_servers
+            } else {
+                resumed = ice.ice_servers(SystemTime::now(), got.as_str());
+                &resumed
+            };
             ServerMessage::Welcome {
-                id,
+                id: got,
                 room: &room,
                 peers,
-                ice_servers: &ice_servers,
+                ice_servers,
                 resume: &resume,
             }
             .to_json()

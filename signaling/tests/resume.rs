@@ -7,7 +7,7 @@ mod common;
 
 use common::{Client, Server};
 use serde_json::json;
-use signaling::{Config, Metrics};
+use signaling::{Config, IceConfig, Metrics};
 
 /// A server whose rooms hold two people, like a two-person call.
 async fn rooms_of_two() -> Server {
@@ -135,4 +135,32 @@ async fn an_over_long_token_is_a_bad_message() {
     let server = Server::start().await;
     let (_, answer) = server.resumed("kitchen", "Ada", &"a".repeat(65)).await;
     assert_eq!(answer["code"], "bad-message", "{answer}");
+}
+
+#[tokio::test]
+async fn a_resumed_welcome_has_turn_credentials_for_the_same_id() {
+    let vars = [
+        ("TURN_URLS", "turn:turn.example:3478"),
+        ("TURN_SECRET", "s"),
+    ];
+    let ice = IceConfig::from_lookup(|key| {
+        vars.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_string())
+    })
+    .expect("valid");
+    let server = Server::with(Config {
+        ice,
+        ..Config::default()
+    })
+    .await;
+    let (_ada, _) = server.joined("kitchen", "Ada").await;
+    let (_ghost, bob_welcome) = server.joined("kitchen", "Bob").await;
+    let (_bob, welcome) = server
+        .resumed("kitchen", "Bob", &common::resume(&bob_welcome))
+        .await;
+    let username = welcome["iceServers"][0]["username"]
+        .as_str()
+        .expect("username");
+    assert!(username.ends_with(&format!(":{}", common::id(&bob_welcome))));
 }
