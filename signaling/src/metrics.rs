@@ -25,6 +25,7 @@ struct Inner {
     rooms: IntGauge,
     people: IntGauge,
     relayed: IntCounter,
+    resumes: IntCounter,
     refusals: IntCounterVec,
     disconnects: IntCounterVec,
     relay_latency: Histogram,
@@ -63,6 +64,11 @@ impl Metrics {
         let relayed = IntCounter::new(
             "hearth_messages_relayed_total",
             "Signals accepted for relay (one per signal sent, however many receive it).",
+        );
+        let resumes = IntCounter::new(
+            "hearth_resumes_total",
+            "Joins that took back their person's place with a resume token (same id, the old \
+             connection closed).",
         );
         let refusals = IntCounterVec::new(
             Opts::new(
@@ -115,6 +121,7 @@ impl Metrics {
                 rooms: rooms?,
                 people: people?,
                 relayed: relayed?,
+                resumes: resumes?,
                 refusals: refusals?,
                 disconnects: disconnects?,
                 relay_latency: relay_latency?,
@@ -128,6 +135,7 @@ impl Metrics {
             r.register(Box::new(inner.rooms.clone()))?;
             r.register(Box::new(inner.people.clone()))?;
             r.register(Box::new(inner.relayed.clone()))?;
+            r.register(Box::new(inner.resumes.clone()))?;
             r.register(Box::new(inner.refusals.clone()))?;
             r.register(Box::new(inner.disconnects.clone()))?;
             r.register(Box::new(inner.relay_latency.clone()))?;
@@ -164,6 +172,10 @@ impl Metrics {
     pub(crate) fn relayed(&self, latency: std::time::Duration) {
         self.0.relayed.inc();
         self.0.relay_latency.observe(latency.as_secs_f64());
+    }
+
+    pub(crate) fn resumed(&self) {
+        self.0.resumes.inc();
     }
 
     pub(crate) fn refused(&self, code: &str, n: u64) {

@@ -12,6 +12,9 @@ use std::fmt;
 pub const MAX_ROOM_LEN: usize = 64;
 /// Longest display name, in characters (after trimming).
 pub const MAX_NAME_LEN: usize = 64;
+/// Longest `resume` a `join` may carry, in bytes. The server hands out 32 hex digits; the bound
+/// only keeps a client from making the server hold and compare something large.
+pub const MAX_RESUME_LEN: usize = 64;
 
 /// A message from a client to the server, borrowing a signal's `data` from the frame.
 #[derive(Debug, Serialize)]
@@ -24,6 +27,11 @@ pub enum ClientMessage<'a> {
         name: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         token: Option<String>,
+        /// The `resume` of this person's last `welcome`, sent when they come back after losing
+        /// their connection: if the session it was given to is still in the room, the new
+        /// connection takes its place under the same id (see `docs/PROTOCOL.md`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resume: Option<ResumeToken>,
     },
     /// Relay `data` to one peer of the room (`to`), or to every other peer when `to` is absent.
     Signal {
@@ -41,13 +49,15 @@ pub enum ClientMessage<'a> {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ServerMessage<'a> {
-    /// The join succeeded: who you are, who is already there, and how to reach them.
+    /// The join succeeded: who you are, who is already there, how to reach them, and the secret
+    /// that lets this person take this place back after losing the connection.
     Welcome {
         id: &'a PeerId,
         room: &'a str,
         peers: Vec<PeerInfo>,
         #[serde(rename = "iceServers")]
         ice_servers: &'a [crate::ice::IceServer],
+        resume: &'a ResumeToken,
     },
     /// Someone entered your room.
     PeerJoined { peer: PeerInfo },
@@ -140,6 +150,54 @@ impl From<&str> for PeerId {
 impl fmt::Display for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// The secret a `welcome` hands out so that its receiver, and nobody else, can take its place
+/// back with a `join` carrying `resume` (128 random bits, hex, as ids are). A fresh one comes with
+/// every welcome. Compared in constant time, and never shown: its `Debug` hides it, so it cannot
+/// reach a log by accident.
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+pub struct ResumeToken(String);
+
+impl ResumeToken {
+    /// A fresh token from the operating system's random source.
+    pub fn random() -> Self {
+        let bits: u128 = rand::random();
+        ResumeToken(format!("{bits:032x}"))
+    }
+
+    /// Whether `offered` is this token, in time that does not depend on where they differ.
+    pub fn matches(&self, offered: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(offered.as_bytes()).into()
+    }
+
+    /// The token as it goes on the wire and into the shared store.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for ResumeToken {
+    fn from(s: &str) -> Self {
+        ResumeToken(s.to_owned())
+    }
+}
+
+/// In constant time too, so that no comparison of tokens can leak where they differ.
+impl PartialEq for ResumeToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(&other.0)
+    }
+}
+
+impl Eq for ResumeToken {}
+
+impl fmt::Debug for ResumeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResumeToken(<hidden>)")
     }
 }
 
@@ -236,6 +294,8 @@ struct Frame<'a> {
     to: Option<&'a RawValue>,
     #[serde(borrow)]
     token: Option<&'a RawValue>,
+    #[serde(borrow)]
+    resume: Option<&'a RawValue>,
     /// `null` is a value like any other here, so it is kept (plain `Option` would read it as
     /// absent).
     #[serde(borrow, default, deserialize_with = "present")]
@@ -279,7 +339,27 @@ impl<'a> ClientMessage<'a> {
                     Some(raw) if raw.get() == "null" => None,
                     Some(raw) => Some(json_str(raw).unwrap_or_default()),
                 };
-                Ok(ClientMessage::Join { room, name, token })
+                let resume = match frame.resume {
+                    None => None,
+                    Some(raw) if raw.get() == "null" => None,
+                    Some(raw) => Some(
+                        json_str(raw)
+                            .filter(|r| r.len() <= MAX_RESUME_LEN)
+                            .map(ResumeToken)
+                            .ok_or_else(|| {
+                                ParseError::BadMessage(format!(
+                                    "\"resume\" must be a string of at most {MAX_RESUME_LEN} \
+                                     bytes, as a welcome gave it."
+                                ))
+                            })?,
+                    ),
+                };
+                Ok(ClientMessage::Join {
+                    room,
+                    name,
+                    token,
+                    resume,
+                })
             }
             "signal" => {
                 let to = match frame.to {
@@ -423,13 +503,19 @@ mod tests {
             room: "kitchen".into(),
             name: "Ada".into(),
             token: None,
+            resume: None,
         };
         let text = serde_json::to_string(&msg).expect("serialise");
         assert_eq!(text, r#"{"type":"join","room":"kitchen","name":"Ada"}"#);
         match ClientMessage::parse(&text).expect("parse") {
-            ClientMessage::Join { room, name, token } => {
+            ClientMessage::Join {
+                room,
+                name,
+                token,
+                resume,
+            } => {
                 assert_eq!((room.as_str(), name.as_str()), ("kitchen", "Ada"));
-                assert_eq!(token, None);
+                assert_eq!((token, resume), (None, None));
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -445,6 +531,43 @@ mod tests {
             Ok(ClientMessage::Join { token, .. }) => assert_eq!(token, None),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn join_carries_a_bounded_resume_when_given() {
+        let resume = "0123456789abcdef0123456789abcdef";
+        let text = format!(r#"{{"type":"join","room":"r","name":"Ada","resume":"{resume}"}}"#);
+        match ClientMessage::parse(&text) {
+            Ok(ClientMessage::Join { resume: got, .. }) => {
+                assert_eq!(got.as_ref().map(ResumeToken::as_str), Some(resume));
+                // Not even a debug print of the message shows it.
+                assert!(!format!("{:?}", ClientMessage::parse(&text)).contains(resume));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        match ClientMessage::parse(r#"{"type":"join","room":"r","name":"Ada","resume":null}"#) {
+            Ok(ClientMessage::Join { resume, .. }) => assert_eq!(resume, None),
+            other => panic!("unexpected {other:?}"),
+        }
+        let longest = "a".repeat(MAX_RESUME_LEN);
+        let text = format!(r#"{{"type":"join","room":"r","name":"Ada","resume":"{longest}"}}"#);
+        assert!(ClientMessage::parse(&text).is_ok());
+        for bad in [format!("\"{longest}a\""), "7".into(), "[]".into()] {
+            let text = format!(r#"{{"type":"join","room":"r","name":"Ada","resume":{bad}}}"#);
+            let err = ClientMessage::parse(&text).expect_err(&text);
+            assert_eq!(err.code(), ErrorCode::BadMessage, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_resume_token_matches_only_itself_and_never_shows() {
+        let token = ResumeToken::random();
+        assert_eq!(token.as_str().len(), 32);
+        assert!(token.matches(token.as_str()));
+        assert!(!token.matches(&token.as_str()[..31]));
+        assert!(!token.matches(""));
+        assert!(!token.matches(ResumeToken::random().as_str()));
+        assert!(!format!("{token:?}").contains(token.as_str()));
     }
 
     #[test]
@@ -572,8 +695,10 @@ mod tests {
                     room: "r",
                     peers: vec![],
                     ice_servers: &[],
+                    resume: &ResumeToken::from("5e"),
                 },
-                r#"{"type":"welcome","id":"p1","room":"r","peers":[],"iceServers":[]}"#.to_owned(),
+                r#"{"type":"welcome","id":"p1","room":"r","peers":[],"iceServers":[],"resume":"5e"}"#
+                    .to_owned(),
             ),
         ];
         for (msg, want) in cases {

@@ -5,6 +5,9 @@
 //!
 //! # Data in Redis
 //! - `hearth:room:{room}`: a hash, peer id → `instance \t join number \t name`.
+//! - `hearth:resume:{room}`: a hash, peer id → the `resume` token of its last welcome. Apart from
+//!   the room's hash so that an instance of an earlier version, during a rolling upgrade, reads
+//!   the room as before.
 //! - `hearth:members:{instance}`: a set of `room \t peer` for each peer on that instance, so that
 //!   a survivor can remove a dead instance's peers.
 //! - `hearth:alive:{instance}`: set every [`RedisConfig::heartbeat`], expiring after
@@ -14,8 +17,10 @@
 //!   instance, subscribed once, so re-subscribing after a reconnection is one command.
 //!
 //! Messages on a channel are tab-separated (rooms and ids never contain a tab; names cannot):
-//! `J room peer instance name` (joined), `L room peer` (left), `S room to frame` (a signal; `to`
-//! empty for everyone; `frame` is the finished frame, relayed byte for byte). One instance's
+//! `J room peer instance name` (joined), `L room peer` (left), `M room peer instance` (moved: a
+//! newer connection of the peer, on `instance`, took its place with its `resume` token; its old
+//! instance closes the old connection, nobody announces anything), `S room to frame` (a signal;
+//! `to` empty for everyone; `frame` is the finished frame, relayed byte for byte). One instance's
 //! publications go out on one connection in the order its sessions make them, and each session
 //! waits for each of its own, so signals from one sender arrive in order.
 //!
@@ -34,8 +39,8 @@
 //! every instance about the leaves it missed, and removes what no longer holds.
 
 use crate::metrics::Metrics;
-use crate::protocol::{PeerId, PeerInfo, ServerMessage};
-use crate::rooms::{JoinError, RelayError, Rooms};
+use crate::protocol::{PeerId, PeerInfo, ResumeToken, ServerMessage};
+use crate::rooms::{Admitted, JoinError, Outbox, RelayError, Rooms};
 use crate::store::{JoinRequest, RoomStore};
 use axum::extract::ws::Utf8Bytes;
 use futures_util::StreamExt;
@@ -101,6 +106,9 @@ const SEQ: &str = "hearth:seq";
 fn room_key(room: &str) -> String {
     format!("hearth:room:{room}")
 }
+fn resume_key(room: &str) -> String {
+    format!("hearth:resume:{room}")
+}
 fn members_key(instance: &str) -> String {
     format!("hearth:members:{instance}")
 }
@@ -120,6 +128,7 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
   if #all / 2 >= tonumber(ARGV[4]) then return false end
   local seq = redis.call('INCR', KEYS[3])
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '\t' .. seq .. '\t' .. ARGV[3])
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
   redis.call('SADD', KEYS[2], ARGV[5] .. '\t' .. ARGV[1])
   local msg = 'J\t' .. ARGV[5] .. '\t' .. ARGV[1] .. '\t' .. ARGV[2] .. '\t' .. ARGV[3]
   local told = {[ARGV[2]] = true}
@@ -134,12 +143,17 @@ end
 return all
 ";
 
-/// Removes a peer of instance ARGV[3] and tells the other instances in its room.
+/// Removes a peer of instance ARGV[3] and tells the other instances in its room; with a token
+/// (ARGV[4]), only while the peer holds that token, so the leave of a connection whose place a
+/// newer one took on the same instance leaves the newer one in.
 const LEAVE: &str = r"
 local v = redis.call('HGET', KEYS[1], ARGV[1])
+local held = redis.call('HGET', KEYS[3], ARGV[1])
+if ARGV[4] ~= '' and held and held ~= ARGV[4] then return 0 end
 redis.call('SREM', KEYS[2], ARGV[2] .. '\t' .. ARGV[1])
 if not v or string.match(v, '^[^\t]*') ~= ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
 local msg = 'L\t' .. ARGV[2] .. '\t' .. ARGV[1]
 local told = {[ARGV[3]] = true}
 for _, val in ipairs(redis.call('HVALS', KEYS[1])) do
@@ -166,6 +180,7 @@ for _, e in ipairs(redis.call('SMEMBERS', set)) do
     local v = redis.call('HGET', hash, peer)
     if v and string.match(v, '^[^\t]*') == ARGV[1] then
       redis.call('HDEL', hash, peer)
+      redis.call('HDEL', 'hearth:resume:' .. room, peer)
       n = n + 1
       local msg = 'L\t' .. room .. '\t' .. peer
       local told = {[ARGV[1]] = true}
@@ -182,6 +197,37 @@ end
 redis.call('DEL', set)
 redis.call('SREM', 'hearth:instances', ARGV[1])
 return n
+";
+
+/// Gives the place of peer ARGV[1] in room ARGV[5], if it still holds token ARGV[2], to a newer
+/// connection on instance ARGV[3] under name ARGV[4] and the fresh token ARGV[6]: same id, same
+/// join number. Tells every other instance in the room, and the peer's old instance, `M`.
+/// Answers the old instance then the room's members (id, value), or nil when the token is no
+/// longer the peer's.
+const RESUME: &str = r"
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return false end
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return false end
+local old, seq = string.match(v, '^([^\t]*)\t([^\t]*)')
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. '\t' .. seq .. '\t' .. ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
+redis.call('SREM', 'hearth:members:' .. old, ARGV[5] .. '\t' .. ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[5] .. '\t' .. ARGV[1])
+local msg = 'M\t' .. ARGV[5] .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
+local told = {[ARGV[3]] = true}
+local out = {old}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  out[#out + 1] = all[i]
+  out[#out + 1] = all[i + 1]
+  local inst = string.match(all[i + 1], '^[^\t]*')
+  if not told[inst] then
+    told[inst] = true
+    redis.call('PUBLISH', 'hearth:to:' .. inst, msg)
+  end
+end
+if not told[old] then redis.call('PUBLISH', 'hearth:to:' .. old, msg) end
+return out
 ";
 
 /// Renews this instance's heartbeat; answers 0 when the key had gone (first beat, Redis
@@ -235,6 +281,7 @@ struct Shared {
 
 struct Scripts {
     join: redis::Script,
+    resume: redis::Script,
     leave: redis::Script,
     sweep: redis::Script,
     heartbeat: redis::Script,
@@ -275,6 +322,7 @@ impl RedisRooms {
             missed_leaves: Mutex::default(),
             scripts: Scripts {
                 join: redis::Script::new(JOIN),
+                resume: redis::Script::new(RESUME),
                 leave: redis::Script::new(LEAVE),
                 sweep: redis::Script::new(SWEEP),
                 heartbeat: redis::Script::new(HEARTBEAT),
@@ -319,7 +367,7 @@ impl RedisRooms {
 }
 
 impl RoomStore for RedisRooms {
-    async fn join(&self, r: JoinRequest<'_>) -> Result<(), JoinError> {
+    async fn join(&self, r: JoinRequest<'_>) -> Result<Admitted, JoinError> {
         let s = &self.0;
         if !s.healthy() {
             return Err(JoinError::Unavailable);
@@ -328,12 +376,25 @@ impl RoomStore for RedisRooms {
             .entry(r.room.to_owned())
             .or_default()
             .joining += 1;
-        let answer = s.run_join(r.room, r.id, r.name, r.max_peers).await;
+        let answer = match r.offered {
+            Some(offered) => match s.run_resume(r.room, offered, r.name, r.resume).await {
+                Ok(Some(admission)) => Ok(Some(admission)),
+                Ok(None) => {
+                    s.run_join(r.room, r.id, r.name, r.resume, r.max_peers)
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+            None => {
+                s.run_join(r.room, r.id, r.name, r.resume, r.max_peers)
+                    .await
+            }
+        };
         let mut remote = lock(&s.remote);
         let record = remote.entry(r.room.to_owned()).or_default();
         record.joining -= 1;
-        let members = match answer {
-            Ok(Some(members)) => members,
+        let (id, moved_from, members) = match answer {
+            Ok(Some(answer)) => answer,
             refused => {
                 if record.joining == 0 && !s.local.has_room(r.room) {
                     remote.remove(r.room);
@@ -345,41 +406,54 @@ impl RoomStore for RedisRooms {
             }
         };
         let mut others = Vec::new();
-        for (seq, id, instance, name) in members {
-            if &id == r.id {
+        for (seq, listed, instance, name) in members {
+            if listed == id {
                 continue;
             }
             if instance == s.instance {
                 // A peer here that has left, whose leave Redis has not seen yet, is not listed.
-                if s.local.contains(r.room, &id) {
-                    others.push((seq, PeerInfo { id, name }));
+                if s.local.contains(r.room, &listed) {
+                    others.push((seq, PeerInfo { id: listed, name }));
                 }
-            } else if !record.gone.contains(&id) {
-                record.members.insert(id.clone(), instance);
-                others.push((seq, PeerInfo { id, name }));
+            } else if !record.gone.contains(&listed) {
+                record.members.insert(listed.clone(), instance);
+                others.push((seq, PeerInfo { id: listed, name }));
             }
         }
         others.sort_by_key(|(seq, _)| *seq);
         let others = others.into_iter().map(|(_, peer)| peer).collect();
-        // Under the remote lock, so no `J` or `L` for this room is applied in between.
-        s.local
-            .join_listed(r.room, r.id, r.name, r.outbox, others, r.welcome);
-        Ok(())
+        let resumed = moved_from.is_some();
+        // The people here knew the peer already: on another instance (it moved here), or here
+        // (its new connection takes its place), unless its old connection here has just left
+        // and told them so, with a leave Redis refused since it no longer held the token.
+        let known = match &moved_from {
+            Some(old) if *old == s.instance => s.local.contains(r.room, &id),
+            Some(_) => true,
+            None => false,
+        };
+        record.members.remove(&id);
+        // Under the remote lock, so no `J`, `L` or `M` for this room is applied in between.
+        s.local.join_listed(
+            r.room, &id, r.name, r.outbox, r.resume, others, known, r.welcome,
+        );
+        Ok(Admitted { id, resumed })
     }
 
-    async fn leave(&self, room: &str, id: &PeerId) {
+    async fn leave(&self, room: &str, id: &PeerId, outbox: &Outbox) {
         let s = &self.0;
-        if !s.local.contains(room, id) {
+        let Some(resume) = s.local.leave(room, id, outbox) else {
             return;
-        }
-        s.local.leave(room, id);
+        };
         {
             let mut remote = lock(&s.remote);
             if !s.local.has_room(room) && remote.get(room).is_some_and(|r| r.joining == 0) {
                 remote.remove(room);
             }
         }
-        if s.run_leave(room, id, &s.instance).await.is_err() {
+        if s.run_leave(room, id, &s.instance, Some(&resume))
+            .await
+            .is_err()
+        {
             let mut missed = lock(&s.missed_leaves);
             if missed.len() >= MAX_MISSED_LEAVES {
                 missed.remove(0);
@@ -448,6 +522,10 @@ impl RoomStore for RedisRooms {
 /// A member as the join script lists it: join number, id, instance, name.
 type Listed = (u64, PeerId, String, String);
 
+/// An admission: the peer's id, the instance it moved from when it resumed, and the room's
+/// members.
+type Admission = (PeerId, Option<String>, Vec<Listed>);
+
 impl Shared {
     fn healthy(&self) -> bool {
         self.subscribed.load(Ordering::Acquire) && self.answering.load(Ordering::Acquire)
@@ -479,44 +557,93 @@ impl Shared {
         room: &str,
         id: &PeerId,
         name: &str,
+        resume: &ResumeToken,
         max_peers: usize,
-    ) -> Result<Option<Vec<Listed>>, StoreError> {
+    ) -> Result<Option<Admission>, StoreError> {
         let mut conn = self.conn.clone();
         let mut invocation = self.scripts.join.prepare_invoke();
         invocation
             .key(room_key(room))
             .key(members_key(&self.instance))
             .key(SEQ)
+            .key(resume_key(room))
             .arg(id.as_str())
             .arg(&self.instance)
             .arg(name)
             .arg(max_peers)
-            .arg(room);
+            .arg(room)
+            .arg(resume.as_str());
         let flat: Option<Vec<String>> = self
             .call("join", invocation.invoke_async(&mut conn))
             .await?;
-        Ok(flat.map(|flat| {
-            flat.chunks_exact(2)
-                .filter_map(|pair| {
-                    let mut parts = pair[1].splitn(3, '\t');
-                    let instance = parts.next()?.to_owned();
-                    let seq = parts.next()?.parse().ok()?;
-                    let name = parts.next()?.to_owned();
-                    Some((seq, PeerId::from(pair[0].as_str()), instance, name))
-                })
-                .collect()
+        Ok(flat.map(|flat| (id.clone(), None, parse_members(&flat))))
+    }
+
+    /// Takes back the place in `room` of the peer whose `resume` token is `offered`, for a
+    /// connection here; None when no peer of the room holds it (any more).
+    async fn run_resume(
+        &self,
+        room: &str,
+        offered: &str,
+        name: &str,
+        resume: &ResumeToken,
+    ) -> Result<Option<Admission>, StoreError> {
+        let mut conn = self.conn.clone();
+        let held: Vec<(String, String)> = self
+            .call(
+                "resume-tokens",
+                redis::cmd("HGETALL")
+                    .arg(resume_key(room))
+                    .query_async(&mut conn),
+            )
+            .await?;
+        // Compared here, in constant time, rather than looked up by value in Redis; the script
+        // checks again that the peer still holds it.
+        let Some(id) = held
+            .into_iter()
+            .find(|(_, token)| ResumeToken::from(token.as_str()).matches(offered))
+            .map(|(id, _)| PeerId::from(id.as_str()))
+        else {
+            return Ok(None);
+        };
+        let mut invocation = self.scripts.resume.prepare_invoke();
+        invocation
+            .key(room_key(room))
+            .key(resume_key(room))
+            .key(members_key(&self.instance))
+            .arg(id.as_str())
+            .arg(offered)
+            .arg(&self.instance)
+            .arg(name)
+            .arg(room)
+            .arg(resume.as_str());
+        let flat: Option<Vec<String>> = self
+            .call("resume", invocation.invoke_async(&mut conn))
+            .await?;
+        Ok(flat.and_then(|flat| {
+            let (old, members) = flat.split_first()?;
+            Some((id, Some(old.clone()), parse_members(members)))
         }))
     }
 
-    async fn run_leave(&self, room: &str, id: &PeerId, instance: &str) -> Result<(), StoreError> {
+    /// Removes `id` of `instance` from `room`; with `resume`, only while the peer holds it.
+    async fn run_leave(
+        &self,
+        room: &str,
+        id: &PeerId,
+        instance: &str,
+        resume: Option<&ResumeToken>,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         let mut invocation = self.scripts.leave.prepare_invoke();
         invocation
             .key(room_key(room))
             .key(members_key(instance))
+            .key(resume_key(room))
             .arg(id.as_str())
             .arg(room)
-            .arg(instance);
+            .arg(instance)
+            .arg(resume.map(ResumeToken::as_str).unwrap_or_default());
         self.call("leave", invocation.invoke_async::<i64>(&mut conn))
             .await
             .map(drop)
@@ -622,6 +749,10 @@ impl Shared {
                     self.local.broadcast(room, None, &joined.into());
                 }
             }
+            "M" => {
+                let Some(instance) = rest else { return };
+                self.moved(room, &PeerId::from(third), instance);
+            }
             "L" => {
                 let id = PeerId::from(third);
                 let mut remote = lock(&self.remote);
@@ -638,6 +769,25 @@ impl Shared {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `id` of `room` took its place back on `instance` (a resume): its old connection, if it
+    /// is here, closes without a word to anyone, and signals for it go to `instance` from now on.
+    fn moved(&self, room: &str, id: &PeerId, instance: &str) {
+        let here = self.local.hand_over(room, id);
+        let mut remote = lock(&self.remote);
+        if here && !self.local.has_room(room) {
+            if remote.get(room).is_some_and(|r| r.joining == 0) {
+                remote.remove(room);
+            }
+            return;
+        }
+        let Some(record) = remote.get_mut(room) else {
+            return;
+        };
+        if !record.gone.contains(id) {
+            record.members.insert(id.clone(), instance.to_owned());
         }
     }
 
@@ -702,7 +852,21 @@ impl Shared {
     async fn resync(&self, refresh: bool) -> Result<(), StoreError> {
         let here = self.local.members();
         for (room, id, name) in &here {
-            self.run_join(room, id, name, usize::MAX).await?;
+            let Some(resume) = self.local.resume_of(room, id) else {
+                continue;
+            };
+            let answer = self.run_join(room, id, name, &resume, usize::MAX).await?;
+            // The peer came back on another instance with its token while this one was not
+            // listening (the `M` was missed): the connection here is its ghost.
+            let moved = answer.and_then(|(_, _, members)| {
+                members
+                    .into_iter()
+                    .find(|(_, listed, instance, _)| listed == id && *instance != self.instance)
+                    .map(|(_, _, instance, _)| instance)
+            });
+            if let Some(instance) = moved {
+                self.moved(room, id, &instance);
+            }
         }
         let missed = std::mem::take(&mut *lock(&self.missed_leaves));
         if !missed.is_empty() {
@@ -739,7 +903,7 @@ impl Shared {
             };
             let key = (room.to_owned(), PeerId::from(id));
             if !here.contains(&key) {
-                self.run_leave(room, &key.1, &self.instance).await?;
+                self.run_leave(room, &key.1, &self.instance, None).await?;
             }
         }
         if refresh {
@@ -811,6 +975,19 @@ impl Shared {
         }
         Ok(())
     }
+}
+
+/// Members as the join and resume scripts answer them: id, then `instance \t seq \t name`.
+fn parse_members(flat: &[String]) -> Vec<Listed> {
+    flat.chunks_exact(2)
+        .filter_map(|pair| {
+            let mut parts = pair[1].splitn(3, '\t');
+            let instance = parts.next()?.to_owned();
+            let seq = parts.next()?.parse().ok()?;
+            let name = parts.next()?.to_owned();
+            Some((seq, PeerId::from(pair[0].as_str()), instance, name))
+        })
+        .collect()
 }
 
 /// `fut`, or [`StoreError::Timeout`] after `limit`.

@@ -5,8 +5,13 @@
 //! Delivery never waits: each peer has an outbox bounded in frames and bytes, drained by its own
 //! writer task, and a peer whose outbox is full is told to disconnect (its `kick` token), so one
 //! slow reader cannot hold memory or hold up the sender or anyone else in the room.
+//!
+//! A join carrying the `resume` token of a member still here takes that member's place: same id,
+//! same place in the join order, the new connection's outbox, and the old connection is told to
+//! close (its `replaced` token); nobody else hears of it.
 
-use crate::protocol::{PeerId, PeerInfo, ServerMessage};
+use crate::protocol::{PeerId, PeerInfo, ResumeToken, ServerMessage};
+use crate::store::JoinRequest;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -67,6 +72,10 @@ pub(crate) struct Outbox {
     max_bytes: usize,
     /// Cancelled when the outbox overflows: the peer's session ends and the room is told.
     pub kick: CancellationToken,
+    /// Cancelled when a newer connection of the same person took this one's place in its room
+    /// (a join with its `resume` token): the session ends without leaving, since the place is
+    /// no longer its own.
+    pub replaced: CancellationToken,
 }
 
 /// What waits in one outbox, as the writer reports it.
@@ -102,6 +111,7 @@ impl Outbox {
             backlog: Arc::clone(&backlog),
             max_bytes,
             kick: CancellationToken::new(),
+            replaced: CancellationToken::new(),
         };
         (outbox, Queued { rx, backlog })
     }
@@ -132,6 +142,11 @@ impl Outbox {
     /// Sends `closing` after everything queued, once every `Outbox` of this peer is gone.
     pub fn close_with(&self, closing: &'static Closing) {
         let _ = self.backlog.closing.set(closing);
+    }
+
+    /// Whether `other` feeds the same connection as this outbox.
+    pub fn same(&self, other: &Outbox) -> bool {
+        Arc::ptr_eq(&self.backlog, &other.backlog)
     }
 
     /// How long frames have been waiting without the queue emptying once, if any are.
@@ -183,6 +198,17 @@ struct Member {
     id: PeerId,
     name: String,
     outbox: Outbox,
+    /// The token the member's last welcome handed out; a join offering it takes this place.
+    resume: ResumeToken,
+}
+
+/// Who a join admitted.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Admitted {
+    /// The new member's id, or, when it resumed, the id of the member whose place it took.
+    pub id: PeerId,
+    /// It took the place of a member whose `resume` token it offered.
+    pub resumed: bool,
 }
 
 /// Why a join was refused.
@@ -203,6 +229,18 @@ pub(crate) enum RelayError {
     Unavailable,
 }
 
+/// The members as a welcome lists them, in join order, without `except`.
+fn listed(members: &[Member], except: Option<&PeerId>) -> Vec<PeerInfo> {
+    members
+        .iter()
+        .filter(|m| Some(&m.id) != except)
+        .map(|m| PeerInfo {
+            id: m.id.clone(),
+            name: m.name.clone(),
+        })
+        .collect()
+}
+
 /// All rooms of one server.
 #[derive(Default)]
 pub(crate) struct Rooms {
@@ -220,46 +258,91 @@ impl Rooms {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a peer, tells the others, and welcomes it with the peers already there.
-    pub fn join(
-        &self,
-        room: &str,
-        id: &PeerId,
-        name: &str,
-        outbox: Outbox,
-        max_peers: usize,
-        welcome: impl FnOnce(Vec<PeerInfo>) -> Utf8Bytes,
-    ) -> Result<(), JoinError> {
-        self.admit(room, id, name, outbox, Some(max_peers), None, welcome)
+    /// Adds a peer, tells the others, and welcomes it with the peers already there; or, when it
+    /// offers the `resume` token of a member here, gives it that member's place without telling
+    /// anyone, and tells the member's old connection to close.
+    pub fn join(&self, r: JoinRequest<'_>) -> Result<Admitted, JoinError> {
+        let mut rooms = self.lock();
+        let members = rooms.entry(r.room.to_owned()).or_default();
+        if let Some(at) = r
+            .offered
+            .and_then(|offered| members.iter().position(|m| m.resume.matches(offered)))
+        {
+            let id = members[at].id.clone();
+            let others = listed(members, Some(&id));
+            Self::take_place(
+                &mut members[at],
+                r.name,
+                r.outbox,
+                r.resume,
+                others,
+                r.welcome,
+            );
+            return Ok(Admitted { id, resumed: true });
+        }
+        if members.len() >= r.max_peers {
+            if members.is_empty() {
+                rooms.remove(r.room);
+            }
+            return Err(JoinError::Full);
+        }
+        let others = listed(members, None);
+        Self::push(members, r.id, r.name, r.outbox, r.resume, others, r.welcome);
+        Ok(Admitted {
+            id: r.id.clone(),
+            resumed: false,
+        })
     }
 
     /// Adds a peer admitted elsewhere (by the shared store, which also counted the room's
     /// places), tells the others here, and welcomes it with `others`, everyone in the room on
-    /// every instance.
+    /// every instance. When the people here know the peer already (`known`: the store moved it
+    /// here from another instance, a resume) they are not told; when it is here already (it
+    /// resumed on the instance it was on), the new connection takes its place as [`join`]
+    /// does.
+    ///
+    /// [`join`]: Rooms::join
+    #[allow(clippy::too_many_arguments)]
     pub fn join_listed(
         &self,
         room: &str,
         id: &PeerId,
         name: &str,
         outbox: Outbox,
+        resume: &ResumeToken,
         others: Vec<PeerInfo>,
-        welcome: impl FnOnce(Vec<PeerInfo>) -> Utf8Bytes,
+        known: bool,
+        welcome: impl FnOnce(&PeerId, Vec<PeerInfo>) -> Utf8Bytes,
     ) {
-        // Without a limit it cannot be refused.
-        let _ = self.admit(room, id, name, outbox, None, Some(others), welcome);
+        let mut rooms = self.lock();
+        let members = rooms.entry(room.to_owned()).or_default();
+        if let Some(member) = members.iter_mut().find(|m| &m.id == id) {
+            Self::take_place(member, name, outbox, resume, others, welcome);
+            return;
+        }
+        if known {
+            outbox.deliver(Outgoing::Text(welcome(id, others)));
+            members.push(Member {
+                id: id.clone(),
+                name: name.to_owned(),
+                outbox,
+                resume: resume.clone(),
+            });
+        } else {
+            Self::push(members, id, name, outbox, resume, others, welcome);
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn admit(
-        &self,
-        room: &str,
+    /// Welcomes a newcomer and tells the members already there.
+    fn push(
+        members: &mut Vec<Member>,
         id: &PeerId,
         name: &str,
         outbox: Outbox,
-        max_peers: Option<usize>,
-        others: Option<Vec<PeerInfo>>,
-        welcome: impl FnOnce(Vec<PeerInfo>) -> Utf8Bytes,
-    ) -> Result<(), JoinError> {
+        resume: &ResumeToken,
+        others: Vec<PeerInfo>,
+        welcome: impl FnOnce(&PeerId, Vec<PeerInfo>) -> Utf8Bytes,
+    ) {
         let joined: Utf8Bytes = ServerMessage::PeerJoined {
             peer: PeerInfo {
                 id: id.clone(),
@@ -268,26 +351,9 @@ impl Rooms {
         }
         .to_json()
         .into();
-        let mut rooms = self.lock();
-        let members = rooms.entry(room.to_owned()).or_default();
-        if max_peers.is_some_and(|max| members.len() >= max) {
-            if members.is_empty() {
-                rooms.remove(room);
-            }
-            return Err(JoinError::Full);
-        }
-        let others = others.unwrap_or_else(|| {
-            members
-                .iter()
-                .map(|m| PeerInfo {
-                    id: m.id.clone(),
-                    name: m.name.clone(),
-                })
-                .collect()
-        });
         // The welcome is queued under the lock, before anyone else can see the new member, so it
         // is the first thing the joiner hears: never a `peer-joined` ahead of it.
-        outbox.deliver(Outgoing::Text(welcome(others)));
+        outbox.deliver(Outgoing::Text(welcome(id, others)));
         for m in members.iter() {
             m.outbox.deliver(Outgoing::Text(joined.clone()));
         }
@@ -295,29 +361,64 @@ impl Rooms {
             id: id.clone(),
             name: name.to_owned(),
             outbox,
+            resume: resume.clone(),
         });
-        Ok(())
     }
 
-    /// Removes a peer and tells the others. Removing a peer that is not there does nothing.
-    pub fn leave(&self, room: &str, id: &PeerId) {
+    /// Gives `member`'s place to a new connection: welcomed first, then everything for the
+    /// member's id goes to it, and the old connection is told to close.
+    fn take_place(
+        member: &mut Member,
+        name: &str,
+        outbox: Outbox,
+        resume: &ResumeToken,
+        others: Vec<PeerInfo>,
+        welcome: impl FnOnce(&PeerId, Vec<PeerInfo>) -> Utf8Bytes,
+    ) {
+        outbox.deliver(Outgoing::Text(welcome(&member.id, others)));
+        let old = std::mem::replace(&mut member.outbox, outbox);
+        member.name = name.to_owned();
+        member.resume = resume.clone();
+        old.replaced.cancel();
+    }
+
+    /// Removes the peer `id` that the connection of `outbox` made, and tells the others.
+    /// Returns the `resume` token it held, or None when it was not there: a peer that is not, or
+    /// whose place a newer connection has taken, is left alone.
+    pub fn leave(&self, room: &str, id: &PeerId, outbox: &Outbox) -> Option<ResumeToken> {
         let left: Utf8Bytes = ServerMessage::PeerLeft { id }.to_json().into();
         let mut rooms = self.lock();
-        let Some(members) = rooms.get_mut(room) else {
-            return;
-        };
-        let before = members.len();
-        members.retain(|m| &m.id != id);
-        if members.len() == before {
-            return;
-        }
+        let members = rooms.get_mut(room)?;
+        let at = members
+            .iter()
+            .position(|m| &m.id == id && m.outbox.same(outbox))?;
+        let gone = members.remove(at);
         if members.is_empty() {
             rooms.remove(room);
-            return;
+        } else {
+            for m in members.iter() {
+                m.outbox.deliver(Outgoing::Text(left.clone()));
+            }
         }
-        for m in members.iter() {
-            m.outbox.deliver(Outgoing::Text(left.clone()));
+        Some(gone.resume)
+    }
+
+    /// Takes `id` out of `room` here without telling anyone, and tells its connection to close:
+    /// a newer connection of the same person took its place on another instance.
+    pub fn hand_over(&self, room: &str, id: &PeerId) -> bool {
+        let mut rooms = self.lock();
+        let Some(members) = rooms.get_mut(room) else {
+            return false;
+        };
+        let Some(at) = members.iter().position(|m| &m.id == id) else {
+            return false;
+        };
+        let member = members.remove(at);
+        member.outbox.replaced.cancel();
+        if members.is_empty() {
+            rooms.remove(room);
         }
+        true
     }
 
     /// Sends a frame to one peer of the room, or to every peer but the sender when `to` is None.
@@ -398,6 +499,14 @@ impl Rooms {
             .collect()
     }
 
+    /// The `resume` token of `id` in `room` here.
+    pub fn resume_of(&self, room: &str, id: &PeerId) -> Option<ResumeToken> {
+        self.lock()
+            .get(room)
+            .and_then(|members| members.iter().find(|m| &m.id == id))
+            .map(|m| m.resume.clone())
+    }
+
     /// Rooms with at least one peer, and peers in them.
     pub fn counts(&self) -> (usize, usize) {
         let rooms = self.lock();
@@ -421,10 +530,57 @@ mod tests {
     }
 
     /// Stands in for the session's welcome: the peers it lists, as JSON.
-    fn welcome(peers: Vec<PeerInfo>) -> Utf8Bytes {
+    fn welcome(_: &PeerId, peers: Vec<PeerInfo>) -> Utf8Bytes {
         serde_json::to_string(&peers)
             .expect("peers serialise")
             .into()
+    }
+
+    /// A join into a room of two, handing out `resume`, offering `offered`; its welcome says
+    /// the id it got and the peers listed, as `id [peers]`.
+    fn join_with(
+        rooms: &Rooms,
+        room: &str,
+        id: &PeerId,
+        name: &str,
+        outbox: Outbox,
+        resume: &ResumeToken,
+        offered: Option<&str>,
+    ) -> Result<Admitted, JoinError> {
+        rooms.join(JoinRequest {
+            room,
+            id,
+            name,
+            offered,
+            resume,
+            outbox,
+            max_peers: 2,
+            welcome: Box::new(|id: &PeerId, peers| {
+                let peers = serde_json::to_string(&peers).expect("peers serialise");
+                format!("{id} {peers}").into()
+            }),
+        })
+    }
+
+    /// A plain join; its welcome lists the peers, as JSON.
+    fn join(
+        rooms: &Rooms,
+        room: &str,
+        id: &PeerId,
+        name: &str,
+        outbox: Outbox,
+        max: usize,
+    ) -> Result<Admitted, JoinError> {
+        rooms.join(JoinRequest {
+            room,
+            id,
+            name,
+            offered: None,
+            resume: &ResumeToken::random(),
+            outbox,
+            max_peers: max,
+            welcome: Box::new(welcome),
+        })
     }
 
     #[test]
@@ -433,9 +589,9 @@ mod tests {
         let (a, mut a_rx) = outbox(8);
         let (b, mut b_rx) = outbox(8);
         let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
-        rooms.join("r", &ida, "Ada", a, 2, welcome).expect("join");
+        join(&rooms, "r", &ida, "Ada", a.clone(), 2).expect("join");
         assert_eq!(text(a_rx.try_recv()), "[]");
-        rooms.join("r", &idb, "Bob", b, 2, welcome).expect("join");
+        join(&rooms, "r", &idb, "Bob", b.clone(), 2).expect("join");
         assert_eq!(text(b_rx.try_recv()), r#"[{"id":"a","name":"Ada"}]"#);
         assert_eq!(
             text(a_rx.try_recv()),
@@ -443,12 +599,14 @@ mod tests {
         );
         let (c, _c_rx) = outbox(8);
         assert_eq!(
-            rooms.join("r", &PeerId::from("c"), "Cy", c, 2, welcome),
+            join(&rooms, "r", &PeerId::from("c"), "Cy", c, 2),
             Err(JoinError::Full)
         );
-        rooms.leave("r", &idb);
+        // Only the connection that made a member can take it out.
+        assert_eq!(rooms.leave("r", &idb, &a), None);
+        assert!(rooms.leave("r", &idb, &b).is_some());
         assert_eq!(text(a_rx.try_recv()), r#"{"type":"peer-left","id":"b"}"#);
-        rooms.leave("r", &ida);
+        assert!(rooms.leave("r", &ida, &a).is_some());
         assert_eq!(rooms.counts(), (0, 0));
     }
 
@@ -458,7 +616,7 @@ mod tests {
         let (a, mut a_rx) = outbox(8);
         let (b, mut b_rx) = outbox(8);
         let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
-        rooms.join("r", &ida, "Ada", a, 2, welcome).expect("join");
+        join(&rooms, "r", &ida, "Ada", a, 2).expect("join");
         a_rx.try_recv();
         // Bob is admitted by the shared store, which also knows of Cy on another instance; the
         // room's limit here does not apply.
@@ -472,7 +630,16 @@ mod tests {
                 name: "Ada".into(),
             },
         ];
-        rooms.join_listed("r", &idb, "Bob", b, listed, welcome);
+        rooms.join_listed(
+            "r",
+            &idb,
+            "Bob",
+            b,
+            &ResumeToken::random(),
+            listed,
+            false,
+            welcome,
+        );
         assert_eq!(
             text(b_rx.try_recv()),
             r#"[{"id":"c","name":"Cy"},{"id":"a","name":"Ada"}]"#
@@ -500,6 +667,65 @@ mod tests {
     }
 
     #[test]
+    fn a_join_with_a_members_token_takes_its_place_and_nobody_hears_of_it() {
+        let rooms = Rooms::default();
+        let (a, mut a_rx) = outbox(8);
+        let (ghost, _ghost_rx) = outbox(8);
+        let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
+        let (ta, tb) = (ResumeToken::random(), ResumeToken::random());
+        join_with(&rooms, "r", &ida, "Ada", a, &ta, None).expect("join");
+        join_with(&rooms, "r", &idb, "Bob", ghost.clone(), &tb, None).expect("join");
+        a_rx.try_recv();
+        a_rx.try_recv();
+
+        // The room is full, yet Bob's token takes his own place back, under his id and order.
+        let (back, mut back_rx) = outbox(8);
+        let fresh = ResumeToken::random();
+        let id = PeerId::from("new");
+        let admitted = join_with(
+            &rooms,
+            "r",
+            &id,
+            "Bobby",
+            back.clone(),
+            &fresh,
+            Some(tb.as_str()),
+        );
+        assert_eq!(
+            admitted,
+            Ok(Admitted {
+                id: idb.clone(),
+                resumed: true
+            })
+        );
+        assert_eq!(text(back_rx.try_recv()), r#"b [{"id":"a","name":"Ada"}]"#);
+        assert!(ghost.replaced.is_cancelled() && !back.replaced.is_cancelled());
+        assert!(a_rx.try_recv().is_none());
+        rooms
+            .relay("r", &ida, Some(&idb), "to bob".into())
+            .expect("relay");
+        assert_eq!(text(back_rx.try_recv()), "to bob");
+        // The ghost's leave, late, leaves the new connection in.
+        assert_eq!(rooms.leave("r", &idb, &ghost), None);
+        assert!(rooms.contains("r", &idb));
+        assert!(a_rx.try_recv().is_none());
+
+        // The token served once; offered again it is nobody's, and the room is full.
+        let (again, _again_rx) = outbox(8);
+        let refused = join_with(
+            &rooms,
+            "r",
+            &id,
+            "Bob",
+            again,
+            &ResumeToken::random(),
+            Some(tb.as_str()),
+        );
+        assert_eq!(refused, Err(JoinError::Full));
+        assert_eq!(rooms.resume_of("r", &idb), Some(fresh));
+    }
+
+    #[test]
     fn a_full_outbox_kicks_its_owner_and_spares_the_sender() {
         let rooms = Rooms::default();
         let (a, _a_rx) = outbox(8);
@@ -507,8 +733,8 @@ mod tests {
         let (b, _b_rx) = outbox(2);
         let kick_b = b.kick.clone();
         let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
-        rooms.join("r", &ida, "Ada", a, 2, welcome).expect("join");
-        rooms.join("r", &idb, "Bob", b, 2, welcome).expect("join");
+        join(&rooms, "r", &ida, "Ada", a, 2).expect("join");
+        join(&rooms, "r", &idb, "Bob", b, 2).expect("join");
         rooms
             .relay("r", &ida, Some(&idb), "1".into())
             .expect("relay");
@@ -546,8 +772,8 @@ mod tests {
         let (a, _a_rx) = outbox(8);
         let (b, _b_rx) = outbox(8);
         let (ida, idb) = (PeerId::from("a"), PeerId::from("b"));
-        rooms.join("r1", &ida, "Ada", a, 2, welcome).expect("join");
-        rooms.join("r2", &idb, "Bob", b, 2, welcome).expect("join");
+        join(&rooms, "r1", &ida, "Ada", a, 2).expect("join");
+        join(&rooms, "r2", &idb, "Bob", b, 2).expect("join");
         assert_eq!(
             rooms.relay("r1", &ida, Some(&idb), "x".into()),
             Err(RelayError::UnknownPeer)

@@ -3,7 +3,9 @@
 //! Each connection is one task reading and deciding, plus a writer task fed by a bounded queue
 //! (the peer's [`Outbox`]). Generic over `Stream`/`Sink` so it does not care what carries frames.
 
-use crate::protocol::{validate_name, ClientMessage, ErrorCode, PeerId, ServerMessage};
+use crate::protocol::{
+    validate_name, ClientMessage, ErrorCode, PeerId, ResumeToken, ServerMessage,
+};
 use crate::rate::RateLimit;
 use crate::rooms::{JoinError, Outbox, Outgoing, Queued, RelayError};
 use crate::server::Activity;
@@ -16,7 +18,8 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use tokio::time::sleep_until;
 
-/// Close frames this server sends (codes from RFC 6455 section 7.4.1).
+/// Close frames this server sends (codes from RFC 6455 section 7.4.1, and 4000 to 4999, which it
+/// leaves to applications).
 mod close {
     use crate::rooms::Closing;
 
@@ -48,6 +51,10 @@ mod close {
         code: 1008,
         reason: "Too many joins were refused for want of a valid token.",
     };
+    pub static REPLACED: Closing = Closing {
+        code: 4009,
+        reason: "Replaced by a newer connection of the same person.",
+    };
 }
 
 /// Joins refused `unauthorized` on one connection before it is closed: enough for a client to
@@ -73,6 +80,8 @@ enum End {
     InvalidUtf8,
     ReadError,
     Unauthorized,
+    /// A join with this session's `resume` token took its place in its room.
+    Replaced,
 }
 
 impl End {
@@ -89,6 +98,7 @@ impl End {
             End::InvalidUtf8 => "invalid-utf8",
             End::ReadError => "read-error",
             End::Unauthorized => "unauthorized",
+            End::Replaced => "replaced",
         }
     }
 }
@@ -162,6 +172,7 @@ pub(crate) async fn run<S, E>(
         tokio::select! {
             _ = state.shutdown.cancelled() => break End::ServerShutdown,
             _ = outbox.kick.cancelled() => break End::SlowReader,
+            _ = outbox.replaced.cancelled() => break End::Replaced,
             () = &mut timer => {
                 let now = tokio::time::Instant::now();
                 if session.membership.is_none() && now >= join_deadline {
@@ -231,7 +242,11 @@ pub(crate) async fn run<S, E>(
         }
     };
 
-    session.leave_room().await;
+    if let End::Replaced = end {
+        session.replaced();
+    } else {
+        session.leave_room().await;
+    }
     metrics.disconnected(end.label());
     tracing::debug!(%client, reason = ?end, "disconnected");
     let close = match end {
@@ -242,6 +257,7 @@ pub(crate) async fn run<S, E>(
         End::FrameTooLarge => Some(&close::TOO_BIG),
         End::InvalidUtf8 => Some(&close::INVALID_UTF8),
         End::Unauthorized => Some(&close::UNAUTHORIZED),
+        End::Replaced => Some(&close::REPLACED),
         End::ClientClosed => None,
         // The socket is broken or its reader stopped: nothing more can usefully be written.
         End::SlowReader | End::ReadError => {
@@ -443,7 +459,12 @@ impl Session<'_> {
                 self.send(&ServerMessage::Pong);
                 Handled::Done
             }
-            ClientMessage::Join { room, name, token } => self.join(room, name, token).await,
+            ClientMessage::Join {
+                room,
+                name,
+                token,
+                resume,
+            } => self.join(room, name, token, resume).await,
             ClientMessage::Leave => {
                 if self.membership.is_none() {
                     self.error(ErrorCode::NotJoined, "You are not in a room.");
@@ -480,7 +501,13 @@ impl Session<'_> {
         }
     }
 
-    async fn join(&mut self, room: String, name: String, token: Option<String>) -> Handled {
+    async fn join(
+        &mut self,
+        room: String,
+        name: String,
+        token: Option<String>,
+        offered: Option<ResumeToken>,
+    ) -> Handled {
         if let Some(m) = &self.membership {
             let msg = format!("You are already in room {:?}; leave it first.", m.room);
             self.error(ErrorCode::AlreadyJoined, &msg);
@@ -521,18 +548,27 @@ impl Session<'_> {
             }
         }
         let id = PeerId::random();
+        // Handed out in the welcome and kept by the store; never logged.
+        let resume = ResumeToken::random();
         let max = self.state.config.limits.max_peers_per_room;
-        let ice_servers = self
-            .state
-            .config
-            .ice
-            .ice_servers(SystemTime::now(), id.as_str());
-        let welcome = |peers| -> Utf8Bytes {
+        let ice = &self.state.config.ice;
+        // TURN credentials name the peer: made here, out of the store's lock, for the new id, and
+        // made again in the welcome only when the peer resumes under its old one.
+        let ice_servers = ice.ice_servers(SystemTime::now(), id.as_str());
+        let welcome = |got: &PeerId, peers| -> Utf8Bytes {
+            let resumed;
+            let ice_servers = if *got == id {
+                &ice_servers
+            } else {
+                resumed = ice.ice_servers(SystemTime::now(), got.as_str());
+                &resumed
+            };
             ServerMessage::Welcome {
-                id: &id,
+                id: got,
                 room: &room,
                 peers,
-                ice_servers: &ice_servers,
+                ice_servers,
+                resume: &resume,
             }
             .to_json()
             .into()
@@ -541,13 +577,21 @@ impl Session<'_> {
             room: &room,
             id: &id,
             name: &name,
+            offered: offered.as_ref().map(ResumeToken::as_str),
+            resume: &resume,
             outbox: self.outbox.clone(),
             max_peers: max,
             welcome: Box::new(welcome),
         };
         match self.state.rooms.join(request).await {
-            Ok(()) => {
-                tracing::info!(client = %self.client, %room, peer = %id, "joined");
+            Ok(admitted) => {
+                let id = admitted.id;
+                if admitted.resumed {
+                    self.state.config.metrics.resumed();
+                    tracing::info!(client = %self.client, %room, peer = %id, "resumed");
+                } else {
+                    tracing::info!(client = %self.client, %room, peer = %id, "joined");
+                }
                 self.membership = Some(Membership { room, id });
                 self.count_rooms();
                 Handled::Done
@@ -575,9 +619,18 @@ impl Session<'_> {
         self.state.config.metrics.set_rooms(rooms, people);
     }
 
+    /// A newer connection of the same person has this session's place: it is no longer in the
+    /// room, and leaves nothing behind.
+    fn replaced(&mut self) {
+        if let Some(m) = self.membership.take() {
+            self.count_rooms();
+            tracing::info!(client = %self.client, room = %m.room, peer = %m.id, "replaced");
+        }
+    }
+
     async fn leave_room(&mut self) {
         if let Some(m) = self.membership.take() {
-            self.state.rooms.leave(&m.room, &m.id).await;
+            self.state.rooms.leave(&m.room, &m.id, &self.outbox).await;
             self.count_rooms();
             tracing::info!(client = %self.client, room = %m.room, peer = %m.id, "left");
         }

@@ -2,7 +2,8 @@
 //! a free port, nothing saved to disk): people on different instances meet and relay both ways in
 //! order, the room limit holds under concurrent joins through different instances, a killed
 //! instance leaves no ghosts, losing Redis refuses joins but not calls and recovers by itself,
-//! and an instance that stops sends its people to the others.
+//! an instance that stops sends its people to the others, and a person who comes back with their
+//! `resume` token takes their place back from their ghost, on whichever instance either is.
 
 mod common;
 
@@ -497,4 +498,93 @@ async fn a_leave_redis_did_not_answer_is_told_when_it_does() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     ada.assert_usable().await;
+}
+
+/// An instance whose rooms hold two people.
+async fn instance_of_two(redis: &Redis) -> Server {
+    let mut config = Config {
+        redis: Some(shared(redis)),
+        ..Config::default()
+    };
+    config.limits.max_peers_per_room = 2;
+    Server::with(config).await
+}
+
+#[tokio::test]
+async fn a_ghost_on_another_instance_is_replaced_by_its_token() {
+    let redis = Redis::start();
+    let (a, b, c) = (
+        instance_of_two(&redis).await,
+        instance_of_two(&redis).await,
+        instance_of_two(&redis).await,
+    );
+    let (mut ada, _) = join(&a, "kitchen", "Ada").await;
+    // Bob, on b, goes silent: b keeps his place until its peer timeout.
+    let (mut ghost, bob_welcome) = join(&b, "kitchen", "Bob").await;
+    ada.recv_type("peer-joined").await;
+    let bob_id = common::id(&bob_welcome);
+
+    // His client comes back through the balancer to c: without the token the room is full...
+    let mut stranger = c.client().await;
+    stranger
+        .send(json!({"type": "join", "room": "kitchen", "name": "Bob"}))
+        .await;
+    stranger.expect_error("room-full").await;
+    // ...with it he is back in his place, under his id.
+    let (mut bob, welcome) = c
+        .resumed("kitchen", "Bob", &common::resume(&bob_welcome))
+        .await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert_eq!(common::id(&welcome), bob_id);
+    assert_eq!(welcome["peers"], bob_welcome["peers"]);
+
+    // b closes the ghost, and nobody hears of any of it.
+    let close = ghost.recv_close().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 4009);
+    ada.assert_usable().await;
+    // Ada's signals to Bob's id now go to c, and his come back.
+    ada.send(json!({"type": "signal", "to": bob_id, "data": "moved?"}))
+        .await;
+    assert_eq!(bob.recv_type("signal").await["data"], "moved?");
+    bob.send(json!({"type": "signal", "to": null, "data": "yes"}))
+        .await;
+    assert_eq!(ada.recv_type("signal").await["from"], bob_id);
+    assert_eq!(members_in_redis(&redis, "kitchen").await, 2);
+
+    // The token served once; the ghost's end left Bob in; his leave is announced as ever.
+    let (_thief, answer) = a
+        .resumed("kitchen", "Bob", &common::resume(&bob_welcome))
+        .await;
+    assert_eq!(answer["code"], "room-full", "{answer}");
+    ada.assert_usable().await;
+    drop(bob);
+    assert_eq!(ada.recv_type("peer-left").await["id"], bob_id);
+}
+
+#[tokio::test]
+async fn a_ghost_on_the_same_instance_is_replaced_and_its_end_leaves_the_place_alone() {
+    let redis = Redis::start();
+    let (a, b) = (instance_of_two(&redis).await, instance_of_two(&redis).await);
+    let (mut ada, _) = join(&a, "kitchen", "Ada").await;
+    let (mut ghost, bob_welcome) = join(&b, "kitchen", "Bob").await;
+    ada.recv_type("peer-joined").await;
+    let bob_id = common::id(&bob_welcome);
+
+    let (mut bob, welcome) = b
+        .resumed("kitchen", "Bob", &common::resume(&bob_welcome))
+        .await;
+    assert_eq!(common::id(&welcome), bob_id, "{welcome}");
+    let close = ghost.recv_close().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 4009);
+    ada.assert_usable().await;
+    ada.send(json!({"type": "signal", "to": bob_id, "data": "same place?"}))
+        .await;
+    assert_eq!(bob.recv_type("signal").await["data"], "same place?");
+    assert_eq!(members_in_redis(&redis, "kitchen").await, 2);
+
+    // A token that matches nobody is an ordinary join: the room of two is full.
+    let (_dan, answer) = a
+        .resumed("kitchen", "Dan", "0123456789abcdef0123456789abcdef")
+        .await;
+    assert_eq!(answer["code"], "room-full", "{answer}");
 }

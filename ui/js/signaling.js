@@ -1,13 +1,17 @@
 // @ts-check
 //! The signaling client: one WebSocket to the server, reconnected with backoff, and the room
-//! rejoined after each reconnection. Messages in become events; the protocol is docs/PROTOCOL.md.
+//! rejoined after each reconnection, with the `resume` token of the last welcome so that the
+//! server gives back the same place and id (and nobody sees us leave) when it still holds our old
+//! session. Messages in become events; the protocol is docs/PROTOCOL.md.
 
 import { inviteToken } from './env.js';
 
 /**
  * @typedef {{id: string, name: string}} PeerInfo
  * @typedef {{urls: string|string[], username?: string, credential?: string}} IceServer
- * @typedef {{type:'welcome', id:string, room:string, peers:PeerInfo[], iceServers:IceServer[]}} WelcomeMessage
+ * @typedef {{type:'welcome', id:string, room:string, peers:PeerInfo[], iceServers:IceServer[], resume?:string}} WelcomeMessage
+ *   `resume`: the secret that takes this place back after a lost connection (a `join` with it);
+ *   a fresh one comes with each welcome
  * @typedef {{type:'peer-joined', peer:PeerInfo}} PeerJoinedMessage
  * @typedef {{type:'peer-left', id:string}} PeerLeftMessage
  * @typedef {{type:'signal', from:string, data:unknown}} SignalMessage
@@ -17,9 +21,14 @@ import { inviteToken } from './env.js';
  * @typedef {{type:'error', code:ErrorCode, message:string, refused?:number}} ErrorMessage `refused`: with
  *   `rate-limited`, how many messages of the burst were refused (one reply per burst)
  * @typedef {WelcomeMessage|PeerJoinedMessage|PeerLeftMessage|SignalMessage|PongMessage|ErrorMessage} ServerMessage
+ * @typedef {ErrorMessage & {retrying?: boolean}} ServerErrorDetail the `server-error` event's
+ *   detail; `retrying`: the client asks again by itself (a `room-full` on an automatic
+ *   reconnection, while the server may still hold our old session), so the page can say it is
+ *   still trying rather than give up
  *
- * @typedef {{type:'join', room:string, name:string, token?:string}} JoinMessage `token`: the invite
- *   token a server with tokens turned on needs
+ * @typedef {{type:'join', room:string, name:string, token?:string, resume?:string}} JoinMessage
+ *   `token`: the invite token a server with tokens turned on needs; `resume`: the `resume` of our
+ *   last welcome, sent on automatic reconnections only
  * @typedef {{type:'signal', to?:string, data:unknown}} OutgoingSignal
  * @typedef {{type:'leave'}|{type:'ping'}} ControlMessage
  * @typedef {JoinMessage|OutgoingSignal|ControlMessage} ClientMessage
@@ -31,10 +40,19 @@ import { inviteToken } from './env.js';
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 /** How often we check the server is still there, and how long we wait for an answer. */
 const KEEPALIVE_MS = 10_000;
+/**
+ * How long an automatic reconnection keeps asking a room that answers `room-full`: the place may
+ * be held by our own old session, which the server drops 30 s after it last heard from it. Past
+ * this the room is full for real.
+ */
+const ROOM_FULL_PATIENCE_MS = 60_000;
+/** The close code of a connection whose place a newer connection of ours took (see PROTOCOL.md). */
+const REPLACED = 4009;
 
 /**
- * Events: `state` ({state}), `welcome` (WelcomeMessage, also after each rejoin, with `rejoin: true`),
- * `peer-joined`, `peer-left`, `signal`, `server-error` (ErrorMessage), `unreachable` ({attempt, url}).
+ * Events: `state` ({state}), `welcome` (WelcomeMessage, also after each rejoin, with `rejoin: true`;
+ * a rejoin that resumed has the same `id` as before), `peer-joined`, `peer-left`, `signal`,
+ * `server-error` (ServerErrorDetail), `unreachable` ({attempt, url}).
  */
 export class SignalingClient extends EventTarget {
   /**
@@ -57,6 +75,10 @@ export class SignalingClient extends EventTarget {
     this.selfId = null;
     this.attempt = 0;
     this.joinedOnce = false;
+    /** @type {string | null} the `resume` of our last welcome, offered when we reconnect by ourselves */
+    this.resume = null;
+    /** @type {number | null} when a reconnection's join was first answered `room-full` */
+    this.fullSince = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.retryTimer = undefined;
     /** @type {ReturnType<typeof setInterval> | undefined} */
@@ -68,6 +90,9 @@ export class SignalingClient extends EventTarget {
   join(room, name) {
     this.wanted = { room, name };
     this.joinedOnce = false;
+    // A join the person asked for is a new arrival, never a return.
+    this.resume = null;
+    this.fullSince = null;
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
       this.#sendRaw(this.#joinMessage());
     } else if (!this.ws) {
@@ -95,6 +120,7 @@ export class SignalingClient extends EventTarget {
   /** Closes for good. */
   close() {
     this.wanted = null;
+    this.resume = null;
     clearTimeout(this.retryTimer);
     clearInterval(this.keepalive);
     const ws = this.ws;
@@ -118,10 +144,18 @@ export class SignalingClient extends EventTarget {
     return this.#sendRaw(to ? { type: 'signal', to, data } : { type: 'signal', data });
   }
 
-  /** The join for what we want to be in, with the invite token when there is one. @returns {JoinMessage} */
+  /**
+   * The join for what we want to be in, with the invite token when there is one, and, when we
+   * come back by ourselves after having been in, the `resume` of our last welcome.
+   * @returns {JoinMessage}
+   */
   #joinMessage() {
     const { room, name } = /** @type {{room: string, name: string}} */ (this.wanted);
-    return this.token ? { type: 'join', room, name, token: this.token } : { type: 'join', room, name };
+    /** @type {JoinMessage} */
+    const msg = { type: 'join', room, name };
+    if (this.token) msg.token = this.token;
+    if (this.joinedOnce && this.resume) msg.resume = this.resume;
+    return msg;
   }
 
   /** @param {ClientMessage} msg */
@@ -164,6 +198,13 @@ export class SignalingClient extends EventTarget {
       if (this.ws !== ws) return;
       this.ws = null;
       this.selfId = null;
+      if (event.code === REPLACED) {
+        // A newer connection of ours has our place: coming back would take it from that one.
+        this.wanted = null;
+        this.resume = null;
+        this.#setState('closed');
+        return;
+      }
       const wasJoined = this.state === 'joined';
       if (!wasJoined) {
         this.dispatchEvent(new CustomEvent('unreachable', { detail: { attempt: this.attempt, url: this.url, code: event.code } }));
@@ -203,6 +244,16 @@ export class SignalingClient extends EventTarget {
     }, base / 2 + Math.random() * base / 2);
   }
 
+  /**
+   * Whether a `room-full` may be our own old session holding the place: we are reconnecting by
+   * ourselves to a room we were in, and have not been refused for long.
+   */
+  #stillComingBack() {
+    if (!this.wanted || !this.joinedOnce || this.state === 'joined') return false;
+    this.fullSince ??= Date.now();
+    return Date.now() - this.fullSince < ROOM_FULL_PATIENCE_MS;
+  }
+
   /** @param {unknown} raw */
   #receive(raw) {
     /** @type {ServerMessage} */
@@ -217,6 +268,8 @@ export class SignalingClient extends EventTarget {
       case 'welcome': {
         const rejoin = this.joinedOnce;
         this.selfId = msg.id;
+        this.resume = msg.resume ?? null;
+        this.fullSince = null;
         this.attempt = 0;
         this.joinedOnce = true;
         this.#setState('joined');
@@ -230,16 +283,24 @@ export class SignalingClient extends EventTarget {
         break;
       case 'pong':
         break;
-      case 'error':
-        if (['room-full', 'unknown-room', 'bad-room', 'bad-name', 'unauthorized'].includes(msg.code)) {
+      case 'error': {
+        /** @type {ServerErrorDetail} */
+        let detail = msg;
+        if (msg.code === 'room-full' && this.#stillComingBack()) {
+          // Back after losing the connection: the place may be held by our old session, which
+          // the server has not yet found dead (it could not be resumed). Ask again a little later.
+          this.#retryJoin();
+          detail = { ...msg, retrying: true };
+        } else if (['room-full', 'unknown-room', 'bad-room', 'bad-name', 'unauthorized'].includes(msg.code)) {
           // Joining cannot succeed by retrying; stop trying.
           this.wanted = null;
         } else if (msg.code === 'unavailable' && this.wanted && this.state !== 'joined') {
           // The server cannot admit anyone for now (it lost its shared store): ask again later.
           this.#retryJoin();
         }
-        this.dispatchEvent(new CustomEvent('server-error', { detail: msg }));
+        this.dispatchEvent(new CustomEvent('server-error', { detail }));
         break;
+      }
       default:
         console.warn('hearth: unknown message from the server', msg);
     }

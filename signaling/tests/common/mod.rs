@@ -91,6 +91,17 @@ impl Server {
         }
     }
 
+    /// A client that has come back to `room` as `name` with the `resume` token of an earlier
+    /// welcome; returns it with its answer (a welcome, or an error).
+    pub async fn resumed(&self, room: &str, name: &str, resume: &str) -> (Client, Value) {
+        let mut client = self.client().await;
+        client
+            .send(json!({"type": "join", "room": room, "name": name, "resume": resume}))
+            .await;
+        let answer = client.recv().await;
+        (client, answer)
+    }
+
     pub async fn client(&self) -> Client {
         Client::connect(self, None).await.expect("connect")
     }
@@ -192,6 +203,14 @@ impl Client {
             }
         }
     }
+}
+
+/// The `resume` token of a welcome.
+pub fn resume(welcome: &Value) -> String {
+    welcome["resume"]
+        .as_str()
+        .expect("welcome has a resume token")
+        .to_owned()
 }
 
 pub fn id(welcome: &Value) -> String {
