@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setUp, Person, freshRoom } from './harness.mjs';
+import { setUp, Person, freshRoom, waitFor } from './harness.mjs';
 
 const scene = setUp({ fps: 15 });
 
@@ -29,7 +29,9 @@ async function everyoneSeesAndHears(group) {
     for (const other of group) {
       if (other === person) continue;
       await person.tileAdvances(other.name, 10);
-      assert.ok((await person.tileAudioPeak(other.name)) > 0.05, `${person.name} hears ${other.name}`);
+      // Listened to until a beep of the fake microphone is heard: on two loaded cores one window
+      // can fall between beeps, or on a glitch.
+      await waitFor(async () => (await person.tileAudioPeak(other.name, 1200)) > 0.05, 10_000, `${person.name} to hear ${other.name}`);
     }
   }
 }

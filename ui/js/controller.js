@@ -389,9 +389,9 @@ export class Controller extends EventTarget {
     this.call.peerLeft(id);
   }
 
-  /** @param {import('./signaling.js').ErrorMessage} error */
+  /** @param {import('./signaling.js').ServerErrorDetail} error */
   #onServerError(error) {
-    if (/** @type {{retrying?: boolean}} */ (error).retrying) {
+    if (error.retrying) {
       // An automatic reconnection refused for now (our old place not yet freed): the client asks
       // again, and the call, if any, goes on meanwhile.
       console.info('hearth: the server refused a rejoin for now; trying again:', error.message);

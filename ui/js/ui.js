@@ -5,14 +5,10 @@
 import { listNames } from './callstate.js';
 import { segments } from './chat.js';
 import { size as sizeText } from './files.js';
-import { PATH_BADGES, PATH_WORDS } from './stats.js';
+import { Tiles, initials } from './tiles.js';
 
 /**
  * @typedef {import('./controller.js').View} View
- * @typedef {{
- *   video: HTMLVideoElement, placeholder: HTMLElement, text: HTMLElement, avatar: HTMLElement,
- *   muted: HTMLElement, status: HTMLElement, path: HTMLElement, name: HTMLElement, tile: HTMLElement,
- * }} TileParts the elements of one person's tile
  * @typedef {{
  *   join: (name: string, room: string, server: string) => void,
  *   leaveRoom: () => void,
@@ -54,10 +50,6 @@ function show(el, shown) {
   el.hidden = !shown;
 }
 
-/** Initials for an avatar. @param {string} name */
-function initials(name) {
-  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => [...w][0].toUpperCase()).join('') || '?';
-}
 
 export class Page {
   /**
@@ -155,8 +147,13 @@ export class Page {
     this.el.serverInput.required = desktop;
     /** @type {View | null} */
     this.last = null;
-    /** @type {Map<string, ReturnType<typeof makeTile>>} tiles beyond the first, by person */
-    this.extraTiles = new Map();
+    /** Everyone's tiles: the first is the page's main tile (the tutorial's remoteVideo). */
+    this.tiles = new Tiles({
+      main: { video: this.el.remoteVideo, placeholder: this.el.placeholder, text: this.el.placeholderText, avatar: this.el.remoteAvatar, muted: this.el.remoteMuted, status: this.el.remoteStatus, path: this.el.remotePath, name: this.el.mainTileName, tile: this.el.mainTile },
+      container: this.el.tiles,
+      before: this.el.selfTile,
+      showStream: this.showStream,
+    });
     /** Received files already handed to the browser's downloads. @type {Set<string>} */
     this.downloaded = new Set();
     this.#bind();
@@ -317,7 +314,7 @@ export class Page {
     el.stage.style.setProperty('--columns', String(Math.ceil(Math.sqrt(shown.length + 1))));
     const [main, ...more] = shown;
     if (main) {
-      this.#renderTile({ video: el.remoteVideo, placeholder: el.placeholder, text: el.placeholderText, avatar: el.remoteAvatar, muted: el.remoteMuted, status: el.remoteStatus, path: el.remotePath, name: el.mainTileName, tile: el.mainTile }, main, grid);
+      this.tiles.renderMain(main, grid);
     } else {
       el.remoteVideo.classList.remove('live');
       this.showStream(el.remoteVideo, null);
@@ -334,7 +331,7 @@ export class Page {
         ? v.callLabel
         : other ? `${other.name} is here. Press Call to ring them.` : 'When someone joins this room, you can call them.';
     }
-    this.#renderMoreTiles(more, grid);
+    this.tiles.renderMore(more, grid);
     el.presence.classList.toggle('waiting', !other);
     el.callState.textContent = v.callLabel;
     el.callState.dataset.state = v.callState;
@@ -548,68 +545,6 @@ export class Page {
     el.connectionTest.replaceChildren(definitions(test.rows), verdict);
   }
 
-  /**
-   * Draws one person's tile.
-   * @param {TileParts} parts
-   * @param {import('./controller.js').Tile} t
-   * @param {boolean} grid
-   */
-  #renderTile(parts, t, grid) {
-    const screen = t.media?.screen === true;
-    const label = screen ? `${t.name}'s screen` : `Video of ${t.name}`;
-    parts.tile.classList.toggle('screen', screen);
-    if (parts.video.getAttribute('aria-label') !== label) parts.video.setAttribute('aria-label', label);
-    const noPicture = t.picture === 'off' || t.picture === 'missing';
-    const live = !noPicture && !!t.stream && t.stream.getVideoTracks().length > 0;
-    parts.video.classList.toggle('live', live);
-    this.showStream(parts.video, t.stream);
-    show(parts.placeholder, !live);
-    parts.avatar.textContent = initials(t.name);
-    show(parts.avatar, true);
-    parts.text.textContent = noPicture ? pictureText(t) : tileStateText(t);
-    show(parts.muted, t.media?.audio === false);
-    setText(parts.muted, t.media?.missing.includes('microphone') ? `${t.name} has no microphone` : `${t.name} is muted`);
-    const unstable = t.state === 'connected' && t.unstable;
-    setText(parts.status, 'Connection unstable…');
-    show(parts.status, unstable);
-    parts.tile.dataset.link = t.state === 'reconnecting' ? 'reconnecting' : unstable ? 'unstable' : t.state;
-    show(parts.path, t.state === 'connected' && t.path !== null);
-    if (t.path) {
-      setText(parts.path, PATH_BADGES[t.path]);
-      const words = t.rttMs === null ? PATH_WORDS[t.path] : `${PATH_WORDS[t.path]}, ${Math.round(t.rttMs)} ms round trip`;
-      if (parts.path.title !== words) {
-        parts.path.title = words;
-        parts.path.setAttribute('aria-label', `${t.name}: ${words}`);
-      }
-    }
-    // A shared screen is named even in a call of two: it is not the person's face.
-    show(parts.name, grid || screen);
-    const shownName = screen ? `${t.name}'s screen` : t.name;
-    parts.name.textContent = t.state === 'reconnecting' ? `${shownName} · reconnecting…` : t.state === 'connecting' ? `${shownName} · connecting…`
-      : unstable ? `${shownName} · connection unstable…` : shownName;
-    parts.tile.classList.toggle('speaking', grid && t.speaking);
-  }
-
-  /** Tiles for everyone after the first, made and removed as people come and go. @param {import('./controller.js').Tile[]} tiles @param {boolean} grid */
-  #renderMoreTiles(tiles, grid) {
-    const wanted = new Set(tiles.map((t) => t.id));
-    for (const [id, parts] of this.extraTiles) {
-      if (!wanted.has(id)) {
-        this.showStream(parts.video, null);
-        parts.tile.remove();
-        this.extraTiles.delete(id);
-      }
-    }
-    for (const t of tiles) {
-      let parts = this.extraTiles.get(t.id);
-      if (!parts) {
-        parts = makeTile();
-        this.extraTiles.set(t.id, parts);
-        this.el.tiles.insertBefore(parts.tile, this.el.selfTile);
-      }
-      this.#renderTile(parts, t, grid);
-    }
-  }
 }
 
 /** Hands a received file to the browser's downloads. @param {Blob} blob @param {string} name */
@@ -713,30 +648,6 @@ function messageItem(m) {
   return item;
 }
 
-/** Why a person's picture is not shown. @param {import('./controller.js').Tile} t */
-function pictureText(t) {
-  if (t.picture === 'off') return t.media?.missing.includes('camera') ? `${t.name} has no camera` : `${t.name}'s camera is off`;
-  return t.media?.video
-    ? `${t.name}'s camera is on, but the picture is not arriving. Their network or yours may be blocking it.`
-    : `No picture is arriving from ${t.name}.`;
-}
-
-/** A tile's words while its picture has not come yet. @param {import('./controller.js').Tile} t */
-function tileStateText(t) {
-  // A connection that failed before it ever worked says why while it keeps trying.
-  if (t.failure && (t.state === 'connecting' || t.state === 'reconnecting')) return `Could not connect to ${t.name} yet. ${t.failure} Still trying…`;
-  switch (t.state) {
-    case 'connecting': return `Connecting to ${t.name}…`;
-    case 'reconnecting': return `Reconnecting to ${t.name}…`;
-    default: return t.name;
-  }
-}
-
-/** Sets an element's text only when it changes (a live region would announce every set). @param {HTMLElement} element @param {string} text */
-function setText(element, text) {
-  if (element.textContent !== text) element.textContent = text;
-}
-
 /** A label/value list. @param {string[][]} rows */
 function definitions(rows) {
   const list = document.createElement('dl');
@@ -748,35 +659,6 @@ function definitions(rows) {
     return [dt, dd];
   }));
   return list;
-}
-
-/** The parts of a tile for one more person. */
-function makeTile() {
-  const tile = document.createElement('div');
-  tile.className = 'tile';
-  const video = document.createElement('video');
-  video.autoplay = true;
-  video.playsInline = true;
-  const placeholder = document.createElement('div');
-  placeholder.className = 'placeholder';
-  const avatar = document.createElement('div');
-  avatar.className = 'avatar';
-  avatar.setAttribute('aria-hidden', 'true');
-  const text = document.createElement('p');
-  placeholder.append(avatar, text);
-  const muted = document.createElement('p');
-  muted.className = 'remote-muted';
-  const status = document.createElement('p');
-  status.className = 'tile-status';
-  status.setAttribute('role', 'status');
-  status.hidden = true;
-  const path = document.createElement('span');
-  path.className = 'tile-path';
-  path.hidden = true;
-  const name = document.createElement('p');
-  name.className = 'tile-name';
-  tile.append(video, placeholder, muted, status, path, name);
-  return { tile, video, placeholder, text, avatar, muted, status, path, name };
 }
 
 const ACTIVE_STATES = ['outgoing', 'incoming', 'connecting', 'connected', 'reconnecting'];
