@@ -63,3 +63,44 @@ test('Test connection in the app gathers through its engine and finds the relay'
   guest.assertNoErrors();
   await guest.close();
 });
+
+test('the server away for 20 s mid-call: the app\'s call goes on, says so, and is whole again after', async () => {
+  const room = freshRoom('native-outage');
+  const guest = await Person.open(browser, `${server.url}/?room=${room}`, 'Gus');
+  await app.clickButton('Leave');
+  await app.fill('Room', room);
+  await app.clickButton('Join');
+  await guest.joinAndWait(room);
+  await app.waitForText('presence', /Gus is here/);
+  await app.clickButton('Call');
+  await guest.page.getByRole('alertdialog').filter({ hasText: 'Nell is calling' }).waitFor();
+  await guest.button('Accept').click();
+  await app.waitForText('callState', /In a call with Gus/, 30_000);
+  await guest.framesAdvance(20, 'remoteVideo', 30_000);
+
+  const port = server.port;
+  await server.stop();
+  await app.waitForText('connection', /Reconnecting to the server… Your call goes on\./, 10_000);
+  const painted = () => app.script('return globalThis.hearthNative.painted().remote');
+  const shown = new Set();
+  const before = await painted();
+  for (let waited = 0; waited < 20_000; waited += 1000) {
+    shown.add(`app: ${await app.text('callState')}`);
+    shown.add(`guest: ${await guest.page.locator('#callState').textContent()}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.deepEqual([...shown].sort(), ['app: In a call with Gus', 'guest: In a call with Nell'], 'the call went on, and said so');
+  assert.ok((await painted()) > before + 20, 'the app kept painting Gus through the outage');
+  await guest.framesAdvance(20, 'remoteVideo', 10_000);
+
+  server = await startServer({ port, env: turnEnv(turn.url) });
+  await app.waitForText('presence', /Gus is here/, 30_000);
+  await guest.page.getByText('Nell is here', { exact: true }).waitFor({ timeout: 30_000 });
+  await app.waitForText('connection', /^$/, 10_000);
+  await guest.framesAdvance(20, 'remoteVideo', 10_000);
+  // Signaling works again between them: a hang-up reaches the other side.
+  await guest.button('Hang Up').click();
+  await app.waitForText('callState', /Call ended/, 10_000);
+  guest.assertNoErrors({ serverOutage: true });
+  await guest.close();
+});
