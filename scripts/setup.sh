@@ -24,8 +24,10 @@ DEB_PACKAGES=(
   "gstreamer1.0-plugins-bad   webrtcbin, DTLS, SRTP"
   "gstreamer1.0-nice          ICE for webrtcbin"
   "debootstrap       a clean Debian 12 to install the .deb into, in the packaging test"
-  "coturn            a real TURN server for the native engine's relayed-call test"
-  "iproute2          the network namespace that test makes (ip link, ip addr)"
+  "coturn            a real TURN server for the native engine's relayed-call test and tests/net/"
+  "iproute2          the network namespace that test makes (ip link, ip addr), and tests/net/'s"
+  "nftables          the NAT in tests/net/'s router namespace (nft masquerade)"
+  "iputils-ping      tests/net/ checks with a ping that a blackout drops and a heal restores"
   "redis-server      the signaling server's shared room store, started per test on a free port"
   "systemd           systemd-analyze verifies the signaling server's unit file in deploy/"
 )

@@ -4,7 +4,8 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -34,11 +35,16 @@ export const CHROMIUM_ARGS = [
 ];
 
 /**
- * Starts the signaling binary. `port` 0 picks a free one.
- * @param {{port?: number, env?: Record<string, string>}} [options]
+ * Starts the signaling binary. `port` 0 picks a free one. With `netns`, it runs inside that
+ * network namespace (`ip netns exec`, as root) on `host`, an address of the namespace, instead
+ * of on loopback (tests/net/).
+ * @param {{port?: number, env?: Record<string, string>, netns?: string, host?: string}} [options]
  */
-export async function startServer({ port = 0, env = {} } = {}) {
-  const child = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${port}`], {
+export async function startServer({ port = 0, env = {}, netns, host = '127.0.0.1' } = {}) {
+  const addr = ['--addr', `${host}:${port}`];
+  // `ip netns exec` execs the server in place, so the child is the server itself.
+  const [file, args] = netns ? ['ip', ['netns', 'exec', netns, SERVER_BIN, ...addr]] : [SERVER_BIN, addr];
+  const child = spawn(file, args, {
     env: { ...process.env, RUST_LOG: 'warn', ...env },
     // stderr through this process, so a server that outlived its test could not hold the test
     // runner's pipe open.
@@ -50,29 +56,47 @@ export async function startServer({ port = 0, env = {} } = {}) {
     once(lines, 'line'),
     once(child, 'exit').then(([code]) => { throw new Error(`signaling exited with ${code} before listening`); }),
   ]);
-  const match = /^listening on (http:\/\/127\.0\.0\.1:(\d+))$/.exec(line);
-  assert.ok(match, `unexpected first line from signaling: ${line}`);
+  const match = /^listening on (http:\/\/([\d.]+):(\d+))$/.exec(line);
+  assert.ok(match && match[2] === host, `unexpected first line from signaling: ${line}`);
+  const exited = once(child, 'exit');
   return {
     url: match[1],
-    port: Number(match[2]),
+    port: Number(match[3]),
+    pid: child.pid,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      await once(child, 'exit');
+      await exited;
+    },
+    /** Ends it at once (SIGKILL), as a crash or a pulled plug would. */
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
 
 /**
- * @param {{deny?: boolean, cameras?: number, fps?: number}} [options] deny: camera and microphone
- *   prompts are refused; cameras: how many fake cameras (Chromium's second one is a depth camera,
- *   its third an ordinary one); fps: their frame rate (Chromium's own default is 20)
+ * @param {{deny?: boolean, cameras?: number, fps?: number, netns?: string, args?: string[]}} [options]
+ *   deny: camera and microphone prompts are refused; cameras: how many fake cameras (Chromium's
+ *   second one is a depth camera, its third an ordinary one); fps: their frame rate (Chromium's own
+ *   default is 20); netns: run Chromium inside this network namespace (as root, through a small
+ *   wrapper script that `ip netns exec`s it); args: more flags for Chromium
  */
-export async function launchBrowser({ deny = false, cameras = 3, fps } = {}) {
+export async function launchBrowser({ deny = false, cameras = 3, fps, netns, args: extra = [] } = {}) {
   const fake = `device-count=${cameras}${fps ? `,fps=${fps}` : ''}`;
   let args = CHROMIUM_ARGS.map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=${fake}` : a));
   if (deny) args = [...args.filter((a) => a !== '--use-fake-ui-for-media-stream'), '--deny-permission-prompts'];
-  return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+  args = [...args, ...extra];
+  if (!netns) return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+  const dir = mkdtempSync(path.join(tmpdir(), 'hearth-chromium-'));
+  const executablePath = path.join(dir, 'chromium');
+  // `exec` twice, so that the process playwright started (and kills) is Chromium itself.
+  writeFileSync(executablePath, `#!/bin/sh\nexec ip netns exec '${netns}' '${CHROMIUM}' "$@"\n`, { mode: 0o755 });
+  const browser = await chromium.launch({ executablePath, args, headless: true });
+  browser.on('disconnected', () => rmSync(dir, { recursive: true, force: true }));
+  return browser;
 }
 
 /**
@@ -93,14 +117,16 @@ export class Person {
    * @param {import('playwright-core').Browser} browser
    * @param {string} url the server
    * @param {string} name
-   * @param {{viewport?: {width: number, height: number}, cameraDelayMs?: number, small?: boolean, camera?: {width: number, height: number}}} [options]
+   * @param {{viewport?: {width: number, height: number}, cameraDelayMs?: number, small?: boolean, camera?: {width: number, height: number}, prepare?: (context: import('playwright-core').BrowserContext) => Promise<void>}} [options]
    *   cameraDelayMs: every camera and microphone takes this long to open, as a slow or busy device
    *   does; small: the camera gives 320x240 pictures, so that four pages encoding for three others
    *   each fit on two cores (the test stands in for the device, not for the page); camera: the
-   *   camera's picture size, for another size than small
+   *   camera's picture size, for another size than small; prepare: called with the new context
+   *   before the page opens (a test's own init scripts)
    */
   static async open(browser, url, name, options = {}) {
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
+    await options.prepare?.(context);
     const size = options.small ? { width: 320, height: 240 } : options.camera ?? null;
     if (options.cameraDelayMs || size) {
       await context.addInitScript(([delay, size]) => {
