@@ -10,7 +10,7 @@
 //! Everything stays inside the namespaces made here: addresses are in 10.77.0.0/16 and no
 //! namespace has a route to anywhere else.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -190,14 +190,15 @@ export class Network {
     return run('ip', ['netns', 'exec', this.ns[where], ...cmd]);
   }
 
-  /** Whether `from` reaches `to` with a ping (one try, 1 s). @param {'host'|'router'|'guest'} from @param {string} to */
+  /**
+   * Whether `from` reaches `to` with a ping (one try, 1 s). Asynchronous, so that a test's
+   * pollers go on meanwhile.
+   * @param {'host'|'router'|'guest'} from @param {string} to @returns {Promise<boolean>}
+   */
   ping(from, to) {
-    try {
-      this.exec(from, ['ping', '-c', '1', '-W', '1', to]);
-      return true;
-    } catch {
-      return false;
-    }
+    return new Promise((resolve) => {
+      execFile('ip', ['netns', 'exec', this.ns[from], 'ping', '-c', '1', '-W', '1', to], (error) => resolve(!error));
+    });
   }
 
   /**

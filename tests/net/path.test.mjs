@@ -85,8 +85,8 @@ test('routed, no NAT: a direct call between host candidates', async (t) => {
 test('guest behind NAT, no STUN or TURN: ICE still connects through a peer-reflexive candidate', async (t) => {
   const { net, ada, bob, pairs } = await callAcross(t, { nat: true });
   // The NAT works as meant: the guest reaches the host, the host cannot reach the guest.
-  assert.equal(net.ping('guest', HOST_IP), true, 'guest → host passes the NAT');
-  assert.equal(net.ping('host', GUEST_IP), false, 'host → guest is dropped');
+  assert.equal(await net.ping('guest', HOST_IP), true, 'guest → host passes the NAT');
+  assert.equal(await net.ping('host', GUEST_IP), false, 'host → guest is dropped');
   assert.ok(pairs.ada && pairs.bob, 'both have a selected candidate pair');
   // Ada's checks reach Bob from the NAT's address: Ada learns it from Bob's answers (her local
   // candidate is peer-reflexive), Bob learns it from her checks (his remote one is). Chromium

@@ -95,19 +95,24 @@ export async function openStats(person) {
 
 /**
  * What a person sees at one moment: the call state line (and its data-state), the server
- * connection line, and the words on each other person's tile.
- * @typedef {{callState: string, state: string, connection: string, tiles: string[]}} Seen
+ * connection line, the notice (an alert such as "The connection to Ada was lost."), and the
+ * words on each other person's tile.
+ * @typedef {{callState: string, state: string, connection: string, notice: string, tiles: string[]}} Seen
  * @param {Person} person @returns {Promise<Seen>}
  */
 export function seen(person) {
   return person.page.evaluate(() => {
     const callState = document.getElementById('callState');
     const connection = /** @type {HTMLElement} */ (document.getElementById('connection'));
-    const tiles = [...document.querySelectorAll('#tiles .tile')].map((t) => /** @type {HTMLElement} */ (t).innerText.replace(/\s+/g, ' ').trim());
+    // The words a person reads on each tile (its visible lines; not the avatar's initials).
+    const tiles = [...document.querySelectorAll('#tiles .tile')].map((tile) => [...tile.querySelectorAll('p')]
+      .filter((p) => p.checkVisibility() && p.textContent?.trim())
+      .map((p) => p.textContent?.replace(/\s+/g, ' ').trim()).join(' / '));
     return {
       callState: callState?.textContent ?? '',
       state: callState?.dataset.state ?? '',
       connection: connection.hidden ? '' : connection.textContent ?? '',
+      notice: /** @type {HTMLElement} */ (document.getElementById('notice')).hidden ? '' : document.getElementById('noticeText')?.textContent ?? '',
       tiles,
     };
   });
@@ -137,7 +142,7 @@ export function record(person, other, t0, everyMs = 200) {
         if (key !== last) { changes.push({ t, ...now }); last = key; }
         frames.push({ t, frames: await person.tileFrames(other) });
       } catch (e) {
-        if (!stopped) changes.push({ t, callState: `(could not read: ${/** @type {Error} */ (e).message.split('\n')[0]})`, state: '?', connection: '', tiles: [] });
+        if (!stopped) changes.push({ t, callState: `(could not read: ${/** @type {Error} */ (e).message.split('\n')[0]})`, state: '?', connection: '', notice: '', tiles: [] });
       }
       await new Promise((r) => setTimeout(r, everyMs));
     }
@@ -159,9 +164,19 @@ export function record(person, other, t0, everyMs = 200) {
       const inside = frames.filter((f) => f.t >= from && f.t <= to);
       return inside.length > 1 && inside.at(-1).frames - inside[0].frames >= count;
     },
+    /** Frames of the other's tile every `stepMs`, as "t s: n" for the test's output. @param {number} [stepMs] */
+    timeline(stepMs = 2500) {
+      /** @type {string[]} */
+      const out = [];
+      for (let at = 0; frames.length && at <= frames.at(-1).t; at += stepMs) {
+        const f = frames.filter((x) => x.t <= at).at(-1) ?? frames[0];
+        out.push(`${at / 1000}s:${f.frames}`);
+      }
+      return `  ${person.name}'s frames of ${other}: ${out.join(' ')}`;
+    },
     /** The changes as lines for the test's output. */
     lines() {
-      return changes.map((c) => `  ${(c.t / 1000).toFixed(1).padStart(6)} s  ${person.name}: [${c.state}] "${c.callState}"${c.connection ? ` | connection "${c.connection}"` : ''} | tiles ${JSON.stringify(c.tiles)}`);
+      return changes.map((c) => `  ${(c.t / 1000).toFixed(1).padStart(6)} s  ${person.name}: [${c.state}] "${c.callState}"${c.connection ? ` | connection "${c.connection}"` : ''}${c.notice ? ` | notice "${c.notice}"` : ''} | tiles ${JSON.stringify(c.tiles)}`);
     },
   };
 }
