@@ -50,13 +50,12 @@ function tryRun(file, args) {
   }
 }
 
-/** Whether process `pid` lives. @param {number} pid */
+/** Whether process `pid` lives (a zombie, killed but not yet reaped, does not). @param {number} pid */
 function alive(pid) {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return /** @type {any} */ (e).code === 'EPERM';
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
