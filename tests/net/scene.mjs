@@ -42,6 +42,10 @@ export async function openPerson(browser, url, name, { forceRelay = false } = {}
     }, forceRelay),
   });
   assert.equal(await person.page.evaluate(() => isSecureContext), true, `${name}'s page is a secure context`);
+  // The page is ready once its script has put the cursor in the Name field. Across the namespaces
+  // its modules arrive slowly enough that the load event can come first, and a Join pressed then
+  // submits the bare form (which the page's CSP blocks) instead of joining.
+  await person.page.waitForFunction(() => document.activeElement?.id === 'nameInput', null, { timeout: 15_000 });
   return person;
 }
 
@@ -172,6 +176,8 @@ export function record(person, other, t0, everyMs = 200) {
         const f = frames.filter((x) => x.t <= at).at(-1) ?? frames[0];
         out.push(`${at / 1000}s:${f.frames}`);
       }
+      const last = frames.at(-1);
+      if (last) out.push(`${(last.t / 1000).toFixed(1)}s:${last.frames}`);
       return `  ${person.name}'s frames of ${other}: ${out.join(' ')}`;
     },
     /** The changes as lines for the test's output. */
