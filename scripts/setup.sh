@@ -28,6 +28,7 @@ DEB_PACKAGES=(
   "iproute2          the network namespace that test makes (ip link, ip addr), and tests/net/'s"
   "nftables          the NAT in tests/net/'s router namespace (nft masquerade)"
   "iputils-ping      tests/net/ checks with a ping that a blackout drops and a heal restores"
+  "curl              tests/net/ fetches from the server inside a namespace"
   "redis-server      the signaling server's shared room store, started per test on a free port"
   "systemd           systemd-analyze verifies the signaling server's unit file in deploy/"
 )

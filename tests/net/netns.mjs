@@ -12,7 +12,7 @@
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, waitFor } from '../e2e/harness.mjs';
@@ -72,11 +72,17 @@ function deleteNamespace(ns) {
   tryRun('ip', ['netns', 'delete', ns]);
 }
 
-/** Removes `hearth-<pid>-…` namespaces whose process is gone (a run that crashed or was killed). */
+/** Whether a `hearth-<pid>-…` name is of a process gone (a run that crashed or was killed). @param {string} name */
+function stale(name) {
+  const m = /^hearth-(\d+)-/.exec(name);
+  return !!m && Number(m[1]) !== process.pid && !alive(Number(m[1]));
+}
+
+/** Removes the namespaces (and what runs in them) and temporary folders of runs gone. */
 export function removeStale() {
-  for (const ns of namespaces()) {
-    const m = /^hearth-(\d+)-/.exec(ns);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) deleteNamespace(ns);
+  for (const ns of namespaces()) if (stale(ns)) deleteNamespace(ns);
+  for (const entry of readdirSync(tmpdir())) {
+    if (stale(entry)) rmSync(path.join(tmpdir(), entry), { recursive: true, force: true });
   }
 }
 

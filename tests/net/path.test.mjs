@@ -1,6 +1,7 @@
 //! Calls across a simulated network (netns.mjs): Ada in the guest namespace, Bob and the server in
 //! the host namespace, the router between. Plainly routed, the guest behind a NAT with no STUN or
-//! TURN, and behind the NAT with coturn as TURN and the pages forced to relay. Each call must show
+//! TURN, behind the NAT with coturn as STUN, and behind the NAT with coturn as TURN and the pages
+//! forced to relay. Each call must show
 //! both pictures advancing; the candidate pair ICE chose is read from getStats() and checked; and
 //! the stats panel must say in words how the call travels (a row "Connection").
 
@@ -8,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshRoom, connectCall } from '../e2e/harness.mjs';
 import { Network, HOST_IP, GUEST_IP, ROUTER_HOST_IP } from './netns.mjs';
-import { browserIn, openPerson, selectedPair, describePair, statsValue, openStats } from './scene.mjs';
+import { browserIn, openPerson, selectedPair, describePair, statsValue, openStats, localCandidates } from './scene.mjs';
 
 /** No STUN or TURN unless a test gives them, whatever this process's environment or a .env says. */
 const NO_ICE = { RUST_LOG: 'error', STUN_SERVER_ID: '', TURN_URLS: '', TURN_USERNAME: '', TURN_CREDENTIAL: '', TURN_SECRET: '' };
@@ -16,9 +17,10 @@ const NO_ICE = { RUST_LOG: 'error', STUN_SERVER_ID: '', TURN_URLS: '', TURN_USER
 /**
  * Sets up the network, the server, a Chromium in each namespace, and Ada and Bob in a call.
  * @param {import('node:test').TestContext} t
- * @param {{nat?: boolean, turn?: boolean, forceRelay?: boolean}} options
+ * @param {{nat?: boolean, turn?: boolean, stun?: boolean, forceRelay?: boolean}} options
+ *   turn: coturn as TURN in the host namespace; stun: coturn as STUN only, there
  */
-async function callAcross(t, { nat = false, turn = false, forceRelay = false }) {
+async function callAcross(t, { nat = false, turn = false, stun = false, forceRelay = false }) {
   const net = new Network({ nat });
   /** @type {import('playwright-core').Browser[]} */
   const browsers = [];
@@ -26,7 +28,7 @@ async function callAcross(t, { nat = false, turn = false, forceRelay = false }) 
     for (const b of browsers) await b.close().catch(() => {});
     await net.close();
   });
-  const coturn = turn ? await net.startTurn({ where: 'host' }) : null;
+  const coturn = turn || stun ? await net.startTurn({ where: 'host', stunOnly: !turn }) : null;
   const server = await net.startServer({ env: { ...NO_ICE, ...coturn?.env } });
   assert.equal(server.url, `http://${HOST_IP}:${server.port}`);
   const bobBrowser = await browserIn(net.ns.host, server.url);
@@ -102,6 +104,28 @@ test('guest behind NAT, no STUN or TURN: ICE still connects through a peer-refle
 
   await t.test('the stats panel\'s "Connection" row says "Direct through NAT"', async (t) => {
     const rows = await connectionRows(t, { ada, bob }, 'net-nat');
+    assert.match(rows.ada ?? '(no Connection row)', /^Direct through NAT/, 'Ada\'s stats panel');
+    assert.match(rows.bob ?? '(no Connection row)', /^Direct through NAT/, 'Bob\'s stats panel');
+  });
+});
+
+test('guest behind NAT with coturn as STUN: the guest learns its server-reflexive address, and the call is direct', async (t) => {
+  const { ada, bob, pairs } = await callAcross(t, { nat: true, stun: true });
+  const gathered = await localCandidates(ada);
+  t.diagnostic(`Ada gathered: ${gathered.join(', ')}`);
+  assert.ok(gathered.includes(`srflx ${ROUTER_HOST_IP}`), 'Ada has a server-reflexive candidate at the NAT\'s address');
+  assert.ok(pairs.ada && pairs.bob, 'both have a selected candidate pair');
+  assert.equal(pairs.ada.local.address, ROUTER_HOST_IP, 'Ada is seen at the NAT\'s address');
+  assert.ok(['srflx', 'prflx'].includes(pairs.ada.local.candidateType), `Ada's local candidate is reflexive (${pairs.ada.local.candidateType})`);
+  assert.equal(pairs.ada.remote.candidateType, 'host');
+  assert.equal(pairs.bob.local.candidateType, 'host');
+  assert.ok(['srflx', 'prflx'].includes(pairs.bob.remote.candidateType), `Bob sees Ada as reflexive (${pairs.bob.remote.candidateType})`);
+  assert.equal(pairs.bob.remote.port, pairs.ada.local.port, 'Bob sends to the NAT\'s port for Ada');
+  ada.assertNoErrors();
+  bob.assertNoErrors();
+
+  await t.test('the stats panel\'s "Connection" row says "Direct through NAT"', async (t) => {
+    const rows = await connectionRows(t, { ada, bob }, 'net-stun');
     assert.match(rows.ada ?? '(no Connection row)', /^Direct through NAT/, 'Ada\'s stats panel');
     assert.match(rows.bob ?? '(no Connection row)', /^Direct through NAT/, 'Bob\'s stats panel');
   });

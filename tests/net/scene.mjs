@@ -37,6 +37,13 @@ export async function openPerson(browser, url, name, { forceRelay = false } = {}
         constructor(config = {}) {
           super(forceRelay ? { ...config, iceTransportPolicy: 'relay' } : config);
           all.push(this);
+          // Every candidate gathered (getStats() lists only those in a pair).
+          /** @type {string[]} */
+          const gathered = [];
+          Object.defineProperty(this, '__hearthGathered', { value: gathered });
+          this.addEventListener('icecandidate', ({ candidate }) => {
+            if (candidate?.candidate) gathered.push(`${candidate.type} ${candidate.address}`);
+          });
         }
       };
     }, forceRelay),
@@ -74,6 +81,19 @@ export function selectedPair(person) {
       remote: pick(byId.get(pair.remoteCandidateId)),
       rttMs: typeof pair.currentRoundTripTime === 'number' ? Math.round(pair.currentRoundTripTime * 1000) : null,
     };
+  });
+}
+
+/**
+ * Every local candidate the person's newest peer connection gathered, as "type address" (from its
+ * icecandidate events: getStats() lists only the candidates in a pair).
+ * @param {Person} person @returns {Promise<string[]>}
+ */
+export function localCandidates(person) {
+  return person.page.evaluate(() => {
+    const all = /** @type {RTCPeerConnection[]} */ (/** @type {any} */ (window).__hearthPeerConnections ?? []);
+    const pc = all.filter((p) => p.connectionState !== 'closed').at(-1);
+    return pc ? [.../** @type {any} */ (pc).__hearthGathered] : [];
   });
 }
 
