@@ -90,7 +90,8 @@ export async function launchBrowser({ deny = false, cameras = 3, fps, netns, arg
   if (deny) args = [...args.filter((a) => a !== '--use-fake-ui-for-media-stream'), '--deny-permission-prompts'];
   args = [...args, ...extra];
   if (!netns) return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
-  const dir = mkdtempSync(path.join(tmpdir(), 'hearth-chromium-'));
+  // Named like tests/net/netns.mjs's own, so that a run that crashed has it removed as stale.
+  const dir = mkdtempSync(path.join(tmpdir(), `hearth-${process.pid}-chromium-`));
   const executablePath = path.join(dir, 'chromium');
   // `exec` twice, so that the process playwright started (and kills) is Chromium itself.
   writeFileSync(executablePath, `#!/bin/sh\nexec ip netns exec '${netns}' '${CHROMIUM}' "$@"\n`, { mode: 0o755 });
