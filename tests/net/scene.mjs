@@ -128,8 +128,8 @@ export function seen(person) {
   return person.page.evaluate(() => {
     const callState = document.getElementById('callState');
     const connection = /** @type {HTMLElement} */ (document.getElementById('connection'));
-    // The words a person reads on each tile (its visible lines; not the avatar's initials).
-    const tiles = [...document.querySelectorAll('#tiles .tile')].map((tile) => [...tile.querySelectorAll('p')]
+    // The words a person reads on each tile (its visible lines and badges; not the avatar's initials).
+    const tiles = [...document.querySelectorAll('#tiles .tile')].map((tile) => [...tile.querySelectorAll('p, span')]
       .filter((p) => p.checkVisibility() && p.textContent?.trim())
       .map((p) => p.textContent?.replace(/\s+/g, ' ').trim()).join(' / '));
     return {
