@@ -36,10 +36,11 @@ async function freePort() {
 /** A running desktop app with its own config directory, driven through WebDriver. */
 export class DesktopApp {
   /**
-   * @param {{env?: Record<string,string>, settingsFile?: string}} [options] settingsFile: the text
-   *   of settings.json to start with
+   * @param {{env?: Record<string,string>, settingsFile?: string, netns?: string}} [options]
+   *   settingsFile: the text of settings.json to start with; netns: a network namespace to run
+   *   the app in (tests/net), its WebDriver reached through a portal
    */
-  static async launch({ env = {}, settingsFile } = {}) {
+  static async launch({ env = {}, settingsFile, netns } = {}) {
     const port = await freePort();
     const nativePort = await freePort();
     const configHome = mkdtempSync(path.join(tmpdir(), 'hearth-app-'));
@@ -50,14 +51,17 @@ export class DesktopApp {
     // Its own process group, so quit() can end the driver, WebKitWebDriver, the app and its web
     // processes together; its output through this process, so none of them holds the test
     // runner's pipes (a runner waits for those to close, however long a straggler lives).
-    const driver = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(nativePort)], {
+    const driverArgs = [TAURI_DRIVER, '--port', String(port), '--native-port', String(nativePort)];
+    const [command, ...args] = netns ? ['ip', 'netns', 'exec', netns, ...driverArgs] : driverArgs;
+    const driver = spawn(command, args, {
       env: { ...process.env, HEARTH_FAKE_MEDIA: '1', XDG_CONFIG_HOME: configHome, RUST_LOG: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
     driver.stdout.pipe(process.stderr, { end: false });
     driver.stderr.pipe(process.stderr, { end: false });
-    const base = `http://127.0.0.1:${port}`;
+    const portal = netns ? await (await import('../net/portal.mjs')).portInto(netns, port) : null;
+    const base = `http://127.0.0.1:${portal?.port ?? port}`;
     await waitFor(async () => fetch(`${base}/status`).then((r) => r.ok, () => false), 20_000, 'tauri-driver to listen');
     const response = await fetch(`${base}/session`, {
       method: 'POST',
@@ -67,6 +71,7 @@ export class DesktopApp {
     const body = await response.json();
     if (!response.ok) throw new Error(`could not start the app: ${JSON.stringify(body)}`);
     const app = new DesktopApp(driver, `${base}/session/${body.value.sessionId}`, configHome);
+    app.portal = portal;
     await app.waitFor(() => app.script('return document.readyState === "complete" && !!document.getElementById("joinForm")'), 20_000, 'the app window');
     return app;
   }
@@ -76,6 +81,8 @@ export class DesktopApp {
     this.driver = driver;
     this.session = session;
     this.configHome = configHome;
+    /** The way into the app's namespace, if it runs in one. @type {{close: () => void} | null} */
+    this.portal = null;
   }
 
   async #call(method, route, body) {
@@ -199,5 +206,6 @@ export class DesktopApp {
       left = await settle(5_000);
       if (left.length) console.error(`desktop app: ${left.join(', ')} survived SIGKILL`);
     }
+    this.portal?.close();
   }
 }

@@ -354,10 +354,12 @@ export class CallSession extends EventTarget {
       }
       this.unstable = this.mediaUp && summary.packetsReceived !== null && now - this.lastPacketAt >= UNSTABLE_AFTER_MS;
       this.pictureState = this.picture.update({
-        now: this.clock.now(),
+        now,
         frames: summary.framesDecoded,
         announcedVideo: this.remoteMedia?.video ?? null,
-        mediaUp: this.mediaUp,
+        // A link gone quiet carries nothing: its picture is not "missing" (which blames something
+        // blocking the video while the rest flows), the tile says the connection is unstable.
+        mediaUp: this.mediaUp && !this.unstable,
       });
       this.speaking = this.remoteMedia?.audio !== false && (summary.inboundAudioLevel ?? 0) > SPEAKING_LEVEL;
       this.#changed();
