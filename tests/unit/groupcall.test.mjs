@@ -19,8 +19,11 @@ globalThis.MediaStream ??= class {
 
 /** Every fake peer connection made, to look at. */
 let connections = [];
-/** The path between everyone: while it is down, no connection connects. */
-const network = { down: false };
+/**
+ * The path between everyone: while it is down, no connection connects; `restartable: false`
+ * makes connections that cannot restart ICE (as GStreamer 1.22's webrtcbin).
+ */
+const network = { down: false, restartable: true };
 
 /** A peer connection that negotiates with strings and connects when both descriptions are set. */
 class FakePeerConnection {
@@ -32,6 +35,7 @@ class FakePeerConnection {
     this.transceivers = [];
     this.remoteApplied = [];
     this.offers = 0;
+    if (!network.restartable) this.canRestartIce = false;
     connections.push(this);
   }
   addTransceiver(kind, init) {
@@ -76,7 +80,9 @@ class FakePeerConnection {
     this.connectionState = 'failed';
     this.onconnectionstatechange?.();
   }
-  async getStats() { return new Map(); }
+  /** RTP packets received so far, as its stats say. */
+  packets = 0;
+  async getStats() { return new Map([['in', { type: 'inbound-rtp', kind: 'audio', packetsReceived: this.packets }]]); }
   close() { this.connectionState = 'closed'; }
 }
 
@@ -161,6 +167,7 @@ let room;
 beforeEach(() => {
   connections = [];
   network.down = false;
+  network.restartable = true;
   setPeerConnectionFactory(() => /** @type {any} */ (new FakePeerConnection()));
   room = new FakeRoom();
   room.clock = new FakeClock();
@@ -422,4 +429,89 @@ test('an ICE restart offer lost while the server was away is sent again when it 
   await room.settle();
   assert.equal(pc.signalingState, 'stable', 'the offer was sent again and answered');
   assert.deepEqual(states(impolite), [`${polite.name}:connected`]);
+});
+
+test('packets that stop take the media for down even when ICE says nothing (as webrtcbin 1.22 says nothing), and ICE is restarted', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  for (const person of [ada, bob]) person.call.sending = () => ({ audio: true, video: true });
+  await call(ada, bob);
+  const session = /** @type {any} */ ([...ada.call.sessions.values()][0]);
+  const impolite = session.polite ? bob : ada;
+  const pc = /** @type {any} */ ([...impolite.call.sessions.values()][0].call?.pc);
+  const mine = /** @type {any} */ (session.call.pc);
+  const tick = async (ms) => {
+    room.clock.advance(ms);
+    await ada.call.tick();
+    await bob.call.tick();
+    await room.settle();
+  };
+  for (let i = 0; i < 3; i += 1) {
+    for (const c of connections) c.packets += 50;
+    await tick(1000);
+  }
+  assert.equal(session.unstable, false);
+  // The path goes dark: no packets, and ICE reports nothing.
+  await tick(1000);
+  await tick(1000);
+  assert.equal(session.unstable, true, 'unstable after 1.5 s without a packet');
+  assert.deepEqual(states(ada), ['Bob:connected']);
+  await tick(1000);
+  await tick(1000);
+  assert.deepEqual(states(ada), ['Bob:reconnecting'], 'down after 4 s without a packet');
+  await tick(2000);
+  assert.equal(pc.restarts, 1, 'the impolite side restarted ICE');
+  // Packets again: the call is whole.
+  mine.packets += 50;
+  await tick(1000);
+  assert.deepEqual(states(ada), ['Bob:connected']);
+  assert.equal(session.unstable, false);
+});
+
+test('someone sending nothing (microphone and camera off) is not taken for a link gone quiet', async () => {
+  const ada = room.add('a', 'Ada');
+  const bob = room.add('b', 'Bob');
+  await call(ada, bob);
+  const session = /** @type {any} */ ([...ada.call.sessions.values()][0]);
+  session.handle(payload.media(session.callId, { audio: false, video: false }));
+  for (let i = 0; i < 10; i += 1) {
+    room.clock.advance(1000);
+    await ada.call.tick();
+  }
+  assert.equal(session.unstable, false);
+  assert.deepEqual(states(ada), ['Bob:connected']);
+});
+
+test('where ICE cannot be restarted, the side that offers makes a new connection and the other side follows', async () => {
+  network.restartable = false;
+  const ada = room.add('a', 'Ada', { caps: ['no-rollback'] });
+  const bob = room.add('b', 'Bob');
+  await call(ada, bob);
+  const adaSide = /** @type {any} */ (ada.call.sessions.get('b'));
+  const bobSide = /** @type {any} */ (bob.call.sessions.get('a'));
+  assert.equal(adaSide.polite, false, 'the side that cannot roll back offers');
+  const [firstAda, firstBob] = [adaSide.call.pc, bobSide.call.pc];
+  network.down = true;
+  for (const c of connections) c.fail();
+  room.clock.advance(2000);
+  await room.settle();
+  assert.equal(adaSide.generation, 1, 'Ada made a new connection');
+  assert.equal(firstAda.connectionState, 'closed', 'and closed the old one');
+  assert.equal(firstAda.restarts ?? 0, 0, 'rather than restart ICE');
+  assert.equal(bobSide.generation, 1, 'Bob followed');
+  assert.equal(firstBob.connectionState, 'closed');
+  // Still dark: the new connection is negotiated but does not connect. The path heals, and the
+  // next attempt connects.
+  assert.deepEqual(states(ada), ['Bob:reconnecting']);
+  network.down = false;
+  room.clock.advance(5000);
+  await room.settle();
+  assert.deepEqual(states(ada), ['Bob:connected']);
+  assert.deepEqual(states(bob), ['Ada:connected']);
+  assert.equal(adaSide.generation, bobSide.generation);
+  // A late message of the old connection is not taken for the new one's.
+  const live = bobSide.call.pc;
+  bobSide.handle(payload.description({ type: 'offer', sdp: 'offer-old' }, bobSide.callId));
+  await room.settle();
+  assert.equal(live.remoteApplied.some((d) => d.sdp === 'offer-old'), false);
 });

@@ -278,6 +278,14 @@ export class Call extends EventTarget {
     this.pc.restartIce();
   }
 
+  /**
+   * Whether ICE can be restarted on this connection: not on GStreamer 1.22's webrtcbin (the
+   * native engine says so), where the session makes a new connection instead.
+   */
+  get canRestartIce() {
+    return /** @type {{canRestartIce?: boolean}} */ (/** @type {unknown} */ (this.pc)).canRestartIce !== false;
+  }
+
   /** Sends our offer again if it still waits for its answer; false if there is none waiting. */
   resendOffer() {
     if (this.closed || this.pc.signalingState !== 'have-local-offer' || !this.pc.localDescription) return false;

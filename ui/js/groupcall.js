@@ -445,6 +445,7 @@ export class GroupCall extends EventTarget {
       polite: isPolite({ selfId: this.selfId, selfCaps: this.caps, otherId: peer.id, otherCaps: caps }),
       iceServers: this.iceServers,
       send: (to, data) => this.#send(to, data),
+      local: { stream: () => this.localStream(), sending: () => this.sending() },
       clock: this.clock,
     });
     this.sessions.set(peer.id, session);

@@ -52,6 +52,11 @@ export class NativePeerConnection extends EventTarget {
     this.pictures = pictures;
     /** @type {RTCSignalingState} */
     this.signalingState = 'stable';
+    /**
+     * GStreamer 1.22's webrtcbin takes `ice-restart` as a plain renegotiation with the same
+     * credentials: the session makes a new connection instead of restarting ICE.
+     */
+    this.canRestartIce = false;
     /** @type {RTCPeerConnectionState} */
     this.connectionState = 'new';
     /** @type {RTCSessionDescriptionInit | null} */

@@ -22,8 +22,10 @@ export const VERSION = 2;
  *   before it last reconnected, so a member who knew it by that id finds its session again
  * @typedef {{kind:'decline', call?:string, reason?:'busy'|'declined'|'full'}} DeclinePayload
  * @typedef {{kind:'hangup', call?:string}} HangupPayload
- * @typedef {{kind:'description', call?:string, description:{type:RTCSdpType, sdp:string}}} DescriptionPayload
- * @typedef {{kind:'candidate', call?:string, candidate:{candidate:string, sdpMid:string|null, sdpMLineIndex:number|null}}} CandidatePayload
+ * @typedef {{kind:'description', call?:string, link?:number, description:{type:RTCSdpType, sdp:string}}} DescriptionPayload
+ *   link: which connection of the call it is for (0 when absent): one of a later link replaces the
+ *   receiver's connection with a new one (the desktop app's engine cannot restart ICE)
+ * @typedef {{kind:'candidate', call?:string, link?:number, candidate:{candidate:string, sdpMid:string|null, sdpMLineIndex:number|null}}} CandidatePayload
  * @typedef {{kind:'resume', call:string, was?:string}} ResumePayload was: the sender's id before it reconnected
  * @typedef {{kind:'resumed', call:string, was?:string}} ResumedPayload
  * @typedef {{kind:'media', call:string, audio:boolean, video:boolean, screen?:boolean, missing?:Device[]}} MediaPayload what the sender
@@ -86,6 +88,8 @@ export function candidate(c, call) {
 
 const isString = (/** @type {unknown} */ v) => typeof v === 'string';
 const isOptionalString = (/** @type {unknown} */ v) => v === undefined || typeof v === 'string';
+/** A connection's number within a call: absent, or a small whole number. */
+const isOptionalLink = (/** @type {unknown} */ v) => v === undefined || (Number.isInteger(v) && /** @type {number} */ (v) >= 0 && /** @type {number} */ (v) < 1_000_000);
 const CAPABILITIES = ['no-rollback', 'one-peer', 'data'];
 /** Version and capabilities are optional (version 1 had neither); unknown capabilities are dropped. */
 const versioned = (/** @type {Record<string, any>} */ d) => (d.v === undefined || Number.isInteger(d.v))
@@ -123,12 +127,12 @@ export function parse(data) {
         ? /** @type {MediaPayload} */ (d) : null;
     case 'description': {
       const desc = d.description;
-      const ok = desc && ['offer', 'answer', 'pranswer', 'rollback'].includes(desc.type) && isOptionalString(desc.sdp) && isOptionalString(d.call);
+      const ok = desc && ['offer', 'answer', 'pranswer', 'rollback'].includes(desc.type) && isOptionalString(desc.sdp) && isOptionalString(d.call) && isOptionalLink(d.link);
       return ok ? /** @type {DescriptionPayload} */ (d) : null;
     }
     case 'candidate': {
       const c = d.candidate;
-      const ok = c && isString(c.candidate) && isOptionalString(d.call)
+      const ok = c && isString(c.candidate) && isOptionalString(d.call) && isOptionalLink(d.link)
         && (c.sdpMid === null || c.sdpMid === undefined || isString(c.sdpMid))
         && (c.sdpMLineIndex === null || c.sdpMLineIndex === undefined || Number.isInteger(c.sdpMLineIndex));
       return ok ? /** @type {CandidatePayload} */ (d) : null;

@@ -29,6 +29,11 @@ export const CONNECT_LIMIT_MS = 60_000;
 export const RESTART_BACKOFF_MS = [2000, 5000, 10_000, 15_000];
 /** No packet from them for this long, on a connection that says it is up: the link is unstable. */
 export const UNSTABLE_AFTER_MS = 1500;
+/**
+ * No packet from them for this long: the media is down, whatever ICE says. (GStreamer 1.22's
+ * webrtcbin never reports a connection going down, and the browser's ICE takes about 5 s.)
+ */
+export const QUIET_LIMIT_MS = 4000;
 /** An inbound audio level above this (0..1) counts as speaking. */
 const SPEAKING_LEVEL = 0.03;
 
@@ -67,11 +72,13 @@ export class CallSession extends EventTarget {
    *   polite: boolean,
    *   iceServers: RTCIceServer[],
    *   send: (to: string, data: payload.Payload) => boolean,
+   *   local?: {stream: () => MediaStream | null, sending: () => payload.Sending},
    *   clock?: Clock,
    * }} options polite: this side's role in perfect negotiation with this person (the impolite
-   *   side offers first and alone restarts ICE)
+   *   side offers first and alone restarts ICE); local: our media as it is now, for a connection
+   *   made again mid-call
    */
-  constructor({ peer, callId, polite, iceServers, send, clock = REAL_CLOCK }) {
+  constructor({ peer, callId, polite, iceServers, send, local = { stream: () => null, sending: () => ({ audio: false, video: false }) }, clock = REAL_CLOCK }) {
     super();
     this.remoteId = peer.id;
     this.name = peer.name;
@@ -79,7 +86,15 @@ export class CallSession extends EventTarget {
     this.polite = polite;
     this.iceServers = iceServers;
     this.sendTo = send;
+    this.local = local;
     this.clock = clock;
+    /**
+     * Which connection of the call this is: 0 for the first, one more each time it is made anew
+     * (where ICE cannot be restarted). Negotiation carries it, so the other side follows.
+     */
+    this.generation = 0;
+    /** Whether the media has flowed at least once in this call. */
+    this.everConnected = false;
     /** @type {CallState} */
     this.state = 'idle';
     /** @type {Call | null} */
@@ -91,6 +106,8 @@ export class CallSession extends EventTarget {
     this.serverUp = true;
     /** Whether their packets stopped coming on a connection that says it is up. */
     this.unstable = false;
+    /** Whether the media was taken for down because their packets stopped ({@link QUIET_LIMIT_MS}). */
+    this.quiet = false;
     /** Packets received from them at the last stats tick, and when that count last grew (clock ms). @type {number | null} */
     this.packets = null;
     this.lastPacketAt = 0;
@@ -157,7 +174,8 @@ export class CallSession extends EventTarget {
     if (this.call || this.closed) return;
     this.clock.clearTimeout(this.timers.ring);
     if (this.state === 'idle') this.#fire('ring-received');
-    const call = new Call({ polite: this.polite, iceServers: this.iceServers, send: (data) => this.send(withCall(data, this.callId)), data: this.data });
+    const generation = this.generation;
+    const call = new Call({ polite: this.polite, iceServers: this.iceServers, send: (data) => this.send(withCall(data, this.callId, generation)), data: this.data });
     this.call = call;
     call.addEventListener('data', (e) => this.#onData(/** @type {CustomEvent} */ (e).detail));
     call.addEventListener('channel', (e) => {
@@ -178,7 +196,7 @@ export class CallSession extends EventTarget {
   /** Ends the call if the media is not up within the limit (from now, or from when it went down). */
   #armLostLimit() {
     if (this.timers.lost !== undefined) return;
-    const everConnected = this.call?.everConnected ?? false;
+    const everConnected = this.everConnected;
     this.timers.lost = this.clock.setTimeout(() => {
       this.timers.lost = undefined;
       if (!this.mediaUp) this.end(everConnected ? 'lost' : 'failed');
@@ -204,7 +222,34 @@ export class CallSession extends EventTarget {
   }
 
   #restart() {
-    if (!this.polite && this.present && this.serverUp) this.call?.restartIce();
+    const call = this.call;
+    if (this.polite || !this.present || !this.serverUp || !call) return;
+    // An offer still waiting for its answer was lost on the way (with the other side's signaling):
+    // the same offer again, rather than another one.
+    if (call.resendOffer()) return;
+    if (call.canRestartIce) call.restartIce();
+    else this.#relink(this.generation + 1);
+  }
+
+  /**
+   * Replaces the connection with a new one, numbered `generation`: where ICE cannot be restarted
+   * (GStreamer 1.22's webrtcbin) the side that offers makes a new connection, and the other side
+   * follows when the first negotiation of the new number reaches it. Our media goes on the new
+   * one as it is now; the call's state and limits carry on.
+   * @param {number} generation
+   */
+  #relink(generation) {
+    this.call?.close();
+    this.call = null;
+    this.generation = generation;
+    this.mediaUp = false;
+    this.quiet = false;
+    this.packets = null;
+    this.lastReport = null;
+    if (this.state === 'connected') this.#fire('media-interrupted');
+    this.#armLostLimit();
+    this.link(this.local.stream());
+    this.announce(this.local.sending());
   }
 
   /** A message on a data channel. @param {{name: import('./call.js').DataChannelName, data: unknown}} detail */
@@ -238,7 +283,9 @@ export class CallSession extends EventTarget {
   /** @param {'up'|'interrupted'|'failed'} state */
   #onMedia(state) {
     if (state === 'up') {
+      this.quiet = false;
       this.mediaUp = true;
+      this.everConnected = true;
       this.failure = null;
       this.restarts = 0;
       this.unstable = false;
@@ -253,7 +300,7 @@ export class CallSession extends EventTarget {
     this.mediaUp = false;
     this.unstable = false;
     const call = this.call;
-    if (state === 'failed' && call && !call.everConnected) {
+    if (state === 'failed' && call && !this.everConnected) {
       this.failure = whyNotConnected({ iceServers: this.iceServers, gathered: call.gathered, errors: call.iceErrors });
     }
     this.#fire('media-interrupted');
@@ -272,6 +319,11 @@ export class CallSession extends EventTarget {
       this.#changed();
       return;
     }
+    const generation = data.link ?? 0;
+    // From a connection replaced since: it has nothing to say to this one.
+    if (generation < this.generation) return;
+    // They made the connection anew: we follow with a new one of ours.
+    if (generation > this.generation) this.#relink(generation);
     this.call?.handle(data);
   }
 
@@ -348,11 +400,22 @@ export class CallSession extends EventTarget {
       this.path = summary.path;
       this.rttMs = summary.rttMs;
       const now = this.clock.now();
-      if (summary.packetsReceived !== null && summary.packetsReceived !== this.packets) {
+      const grew = summary.packetsReceived !== null && summary.packetsReceived > (this.packets ?? -1);
+      if (grew) {
         this.packets = summary.packetsReceived;
         this.lastPacketAt = now;
       }
-      this.unstable = this.mediaUp && summary.packetsReceived !== null && now - this.lastPacketAt >= UNSTABLE_AFTER_MS;
+      // Someone with microphone and camera both off may send nothing at all.
+      const expecting = summary.packetsReceived !== null && (this.remoteMedia?.audio !== false || this.remoteMedia?.video !== false);
+      const silentFor = expecting ? now - this.lastPacketAt : 0;
+      if (this.quiet && grew) {
+        this.quiet = false;
+        this.#onMedia('up');
+      } else if (this.mediaUp && silentFor >= QUIET_LIMIT_MS) {
+        this.quiet = true;
+        this.#onMedia('interrupted');
+      }
+      this.unstable = this.mediaUp && silentFor >= UNSTABLE_AFTER_MS;
       this.pictureState = this.picture.update({
         now,
         frames: summary.framesDecoded,
@@ -386,12 +449,14 @@ export class CallSession extends EventTarget {
 }
 
 /**
- * Stamps the call id on a negotiation payload, so a late one from an earlier call is never taken
- * for this call's.
- * @param {payload.Payload} data @param {string} callId @returns {payload.Payload}
+ * Stamps the call id and the connection's number on a negotiation payload, so a late one from an
+ * earlier call, or an earlier connection of this one, is never taken for the current one's.
+ * @param {payload.Payload} data @param {string} callId @param {number} generation
+ * @returns {payload.Payload}
  */
-function withCall(data, callId) {
-  return data.kind === 'description' || data.kind === 'candidate' ? { ...data, call: callId } : data;
+function withCall(data, callId, generation) {
+  if (data.kind !== 'description' && data.kind !== 'candidate') return data;
+  return generation ? { ...data, call: callId, link: generation } : { ...data, call: callId };
 }
 
 /**
