@@ -51,9 +51,10 @@ step "end-to-end tests in Chromium (node --test)"
 cargo build --quiet -p signaling -p hearth
 # One file at a time: each runs two or three Chromium instances encoding video.
 bounded 15m node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/
-step "network tests in namespaces (node --test)"
-# Calls across network namespaces (host, router, guest; NAT, TURN, blackouts): needs root.
-bounded 15m node --test --test-concurrency=1 --test-timeout=300000 tests/net/
+step "network tests in namespaces (node --test, Xvfb for the desktop app's)"
+# Calls across network namespaces (host, router, guest; NAT, TURN, blackouts, server outages),
+# between browsers and with the desktop app: needs root.
+bounded 15m xvfb-run -a node --test --test-concurrency=1 --test-timeout=300000 tests/net/
 step "desktop app tests under Xvfb (tauri-driver, node --test)"
 bounded 15m xvfb-run -a node --test --test-concurrency=1 --test-timeout=180000 tests/desktop/
 step "packaging: the release .deb, installed on a clean Debian 12 (debootstrap, chroot)"

@@ -28,6 +28,13 @@ test('built payloads match docs/PROTOCOL.md', () => {
   const missing = payload.media('c1', { audio: true, video: false, missing: ['camera'] });
   assert.deepEqual(missing, { kind: 'media', call: 'c1', audio: true, video: false, screen: false, missing: ['camera'] });
   assert.deepEqual(payload.parse(JSON.parse(JSON.stringify(missing))), missing, 'a missing device survives the wire');
+  const via = payload.media('c1', { audio: true, video: true, via: 'prflx' });
+  assert.deepEqual(payload.parse(JSON.parse(JSON.stringify(via))), { kind: 'media', call: 'c1', audio: true, video: true, screen: false, via: 'prflx' });
+  assert.equal(payload.parse({ kind: 'media', call: 'c', audio: true, video: true, via: 'carrier-pigeon' }), null);
+  const linked = { kind: 'candidate', call: 'c', link: 2, candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } };
+  assert.deepEqual(payload.parse(linked), linked, 'a connection number survives the wire');
+  assert.equal(payload.parse({ ...linked, link: -1 }), null);
+  assert.equal(payload.parse({ ...linked, link: 'two' }), null);
 });
 
 test('call ids are 16 hex digits and differ', () => {

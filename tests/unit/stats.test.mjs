@@ -71,6 +71,16 @@ test('the path says whether the media goes directly on one network, across a rou
   assert.equal(shown['Round trip'], '3 ms');
 });
 
+test('a remote peer-reflexive address is a NAT unless the other side says its end is its own address', () => {
+  const path = (theirs) => summarize(null, pathReport({ candidateType: 'host', address: '10.77.2.2' }, { candidateType: 'prflx', address: '' }), theirs).path;
+  assert.equal(path(undefined), 'nat', 'nothing said yet: a NAT, most likely');
+  assert.equal(path('prflx'), 'nat');
+  assert.equal(path('host'), 'direct', 'their checks came before their candidates: no NAT');
+  assert.equal(path('relay'), 'relay');
+  assert.equal(summarize(null, pathReport({ candidateType: 'host', address: '10.77.2.2' }, { candidateType: 'host', address: '10.77.1.2' }), 'srflx').path, 'nat', 'their end is a NAT\'s');
+  assert.equal(summarize(null, pathReport({ candidateType: 'srflx' }, { candidateType: 'host' })).localType, 'srflx');
+});
+
 test('without a selected pair the path is unknown, not guessed', () => {
   assert.equal(summarize(null, new Map([['CP', { type: 'candidate-pair', state: 'in-progress' }]])).path, null);
 });

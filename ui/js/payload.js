@@ -28,11 +28,14 @@ export const VERSION = 2;
  * @typedef {{kind:'candidate', call?:string, link?:number, candidate:{candidate:string, sdpMid:string|null, sdpMLineIndex:number|null}}} CandidatePayload
  * @typedef {{kind:'resume', call:string, was?:string}} ResumePayload was: the sender's id before it reconnected
  * @typedef {{kind:'resumed', call:string, was?:string}} ResumedPayload
- * @typedef {{kind:'media', call:string, audio:boolean, video:boolean, screen?:boolean, missing?:Device[]}} MediaPayload what the sender
+ * @typedef {{kind:'media', call:string, audio:boolean, video:boolean, screen?:boolean, missing?:Device[], via?:CandidateType}} MediaPayload what the sender
  *   is sending: its microphone (on and unmuted) and its camera (on); `missing`: the devices it has
- *   none of (denied, absent, or a page that may not use them), so the others can say so
+ *   none of (denied, absent, or a page that may not use them), so the others can say so; `via`:
+ *   the type of the sender's own candidate in the selected pair, once there is one
  * @typedef {'camera'|'microphone'} Device
- * @typedef {{audio: boolean, video: boolean, screen?: boolean, missing?: Device[]}} Sending what this side sends
+ * @typedef {'host'|'srflx'|'prflx'|'relay'} CandidateType
+ * @typedef {{audio: boolean, video: boolean, screen?: boolean, missing?: Device[], via?: CandidateType}} Sending what this
+ *   side sends; `via`: the type of its own candidate in the connection's selected pair
  * @typedef {RingPayload|AcceptPayload|JoinPayload|InCallPayload|DeclinePayload|HangupPayload|DescriptionPayload|CandidatePayload|ResumePayload|ResumedPayload|MediaPayload} Payload
  */
 
@@ -63,8 +66,9 @@ export const resume = (call, was) => (was ? { kind: 'resume', call, was } : { ki
 export const resumed = (call, was) => (was ? { kind: 'resumed', call, was } : { kind: 'resumed', call });
 
 /** @param {string} call @param {Sending} sending @returns {MediaPayload} */
-export const media = (call, { audio, video, screen = false, missing = [] }) => (missing.length
-  ? { kind: 'media', call, audio, video, screen, missing } : { kind: 'media', call, audio, video, screen });
+export const media = (call, { audio, video, screen = false, missing = [], via }) => ({
+  kind: 'media', call, audio, video, screen, ...(missing.length ? { missing } : {}), ...(via ? { via } : {}),
+});
 
 /** @param {RTCSessionDescriptionInit} d @param {string} [call] @returns {DescriptionPayload} */
 export function description(d, call) {
@@ -124,6 +128,7 @@ export function parse(data) {
     case 'media':
       return isString(d.call) && typeof d.audio === 'boolean' && typeof d.video === 'boolean' && (d.screen === undefined || typeof d.screen === 'boolean')
         && (d.missing === undefined || (Array.isArray(d.missing) && d.missing.length <= 2 && d.missing.every((x) => x === 'camera' || x === 'microphone')))
+        && (d.via === undefined || ['host', 'srflx', 'prflx', 'relay'].includes(d.via))
         ? /** @type {MediaPayload} */ (d) : null;
     case 'description': {
       const desc = d.description;

@@ -44,7 +44,7 @@ const SPEAKING_LEVEL = 0.03;
  * connection.
  * @typedef {'declined'|'busy'|'no-answer'|'hung-up'|'left'|'failed'|'lost'|'full'} EndReason
  * @typedef {import('./callstate.js').CallState} CallState
- * @typedef {{audio: boolean, video: boolean, screen: boolean, missing: payload.Device[]}} RemoteMedia
+ * @typedef {{audio: boolean, video: boolean, screen: boolean, missing: payload.Device[], via?: payload.CandidateType}} RemoteMedia
  * @typedef {{
  *   setTimeout: (f: () => void, ms: number) => any,
  *   clearTimeout: (t: any) => void,
@@ -119,6 +119,8 @@ export class CallSession extends EventTarget {
     this.path = null;
     /** @type {number | null} */
     this.rttMs = null;
+    /** The type of our candidate in the selected pair, as last told to them. @type {payload.CandidateType | undefined} */
+    this.via = undefined;
     /** @type {MediaStream | null} */
     this.remoteStream = null;
     /** What they say they send (`screen`: their picture is their screen; `missing`: devices they have none of). @type {RemoteMedia | null} */
@@ -315,7 +317,7 @@ export class CallSession extends EventTarget {
   handle(data) {
     if (this.closed || (data.call && data.call !== this.callId)) return;
     if (data.kind === 'media') {
-      this.remoteMedia = { audio: data.audio, video: data.video, screen: data.screen === true, missing: data.missing ?? [] };
+      this.remoteMedia = { audio: data.audio, video: data.video, screen: data.screen === true, missing: data.missing ?? [], via: data.via };
       this.#changed();
       return;
     }
@@ -332,9 +334,9 @@ export class CallSession extends EventTarget {
     await this.call?.setTrack(kind, track);
   }
 
-  /** Tells them what we send. @param {payload.Sending} sending */
+  /** Tells them what we send, and the type of our end of the connection once it is known. @param {payload.Sending} sending */
   announce(sending) {
-    if (this.call) this.send(payload.media(this.callId, sending));
+    if (this.call) this.send(payload.media(this.callId, this.via ? { ...sending, via: this.via } : sending));
   }
 
   /**
@@ -394,10 +396,15 @@ export class CallSession extends EventTarget {
     if (!this.call) return;
     try {
       const report = /** @type {Map<string, any>} */ (await this.call.getStats());
-      const summary = summarize(this.lastReport, report);
+      const summary = summarize(this.lastReport, report, this.remoteMedia?.via);
       this.lastReport = report;
       this.stats = rows(summary);
       this.path = summary.path;
+      // They learn from us whether our end is a host address, a NAT's or a relay's.
+      if (summary.localType && summary.localType !== this.via) {
+        this.via = summary.localType;
+        this.announce(this.local.sending());
+      }
       this.rttMs = summary.rttMs;
       const now = this.clock.now();
       const grew = summary.packetsReceived !== null && summary.packetsReceived > (this.packets ?? -1);

@@ -15,7 +15,9 @@
  *   inboundAudioLevel: number | null,
  *   packetsReceived: number | null,
  *   path: Path | null,
- * }} CallStats
+ *   localType: import('./payload.js').CandidateType | null,
+ * }} CallStats path: as far as this side's stats tell (see {@link pathOf} for the other side's
+ *   word); localType: the type of our candidate in the selected pair
  *
  * How the media travels: `lan`, both ends' own addresses on one network; `direct`, their own
  * addresses across a router with no address translation seen; `nat`, directly, with an address a
@@ -45,9 +47,10 @@ function sum(report, test, /** @type {string} */ field) {
 /**
  * @param {Map<string, any> | null} previous the report of the last tick (for rates)
  * @param {Map<string, any>} current
+ * @param {string} [theirs] the other side's word for the type of its candidate in the pair
  * @returns {CallStats}
  */
-export function summarize(previous, current) {
+export function summarize(previous, current, theirs) {
   const stats = [...current.values()];
   const transport = find(stats, (s) => s.type === 'transport' && s.selectedCandidatePairId);
   const pair = (transport && current.get(transport.selectedCandidatePairId))
@@ -86,19 +89,26 @@ export function summarize(previous, current) {
     outboundAudioLevel: typeof source?.audioLevel === 'number' ? source.audioLevel : null,
     inboundAudioLevel: typeof inboundAudio?.audioLevel === 'number' ? inboundAudio.audioLevel : null,
     packetsReceived: received,
-    path: pair ? pathOf(current.get(pair.localCandidateId), current.get(pair.remoteCandidateId)) : null,
+    path: pair ? pathOf(current.get(pair.localCandidateId), current.get(pair.remoteCandidateId), theirs) : null,
+    localType: (pair && current.get(pair.localCandidateId)?.candidateType) ?? null,
   };
 }
 
 /**
- * The path of a selected candidate pair, from its two candidates' stats.
- * @param {any} local @param {any} remote
+ * The path of a selected candidate pair, from its two candidates' stats and, when the other side
+ * has said it, the type of its own candidate (`theirs`). A remote peer-reflexive candidate alone
+ * proves no NAT: it is also what a remote address looks like when the other side's checks come
+ * before its candidates; the other side knows whether its own is a host address.
+ * @param {any} local @param {any} remote @param {string} [theirs]
  * @returns {Path | null}
  */
-export function pathOf(local, remote) {
+export function pathOf(local, remote, theirs) {
   if (!local?.candidateType || !remote?.candidateType) return null;
-  if (local.candidateType === 'relay' || remote.candidateType === 'relay') return 'relay';
-  if (local.candidateType !== 'host' || remote.candidateType !== 'host') return 'nat';
+  const types = [local.candidateType, remote.candidateType, theirs];
+  if (types.includes('relay')) return 'relay';
+  const translated = (/** @type {string | undefined} */ t) => t === 'srflx' || t === 'prflx';
+  if (translated(local.candidateType) || remote.candidateType === 'srflx' || translated(theirs)) return 'nat';
+  if (remote.candidateType === 'prflx' && theirs !== 'host') return 'nat';
   return sameNetwork(local.address ?? local.ip, remote.address ?? remote.ip) ? 'lan' : 'direct';
 }
 
