@@ -49,10 +49,9 @@ export async function openPerson(browser, url, name, { forceRelay = false } = {}
     }, forceRelay),
   });
   assert.equal(await person.page.evaluate(() => isSecureContext), true, `${name}'s page is a secure context`);
-  // The page is ready once its script has put the cursor in the Name field. Across the namespaces
-  // its modules arrive slowly enough that the load event can come first, and a Join pressed then
-  // submits the bare form (which the page's CSP blocks) instead of joining.
-  await person.page.waitForFunction(() => document.activeElement?.id === 'nameInput', null, { timeout: 15_000 });
+  // Across the namespaces the page's modules arrive slowly enough that the load event can come
+  // first; Join is enabled once they handle the form.
+  await person.page.locator('#joinBtn:enabled').waitFor({ timeout: 30_000 });
   return person;
 }
 

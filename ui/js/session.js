@@ -25,6 +25,11 @@ export const AWAY_GRACE_MS = 15_000;
 export const LOST_LIMIT_MS = 120_000;
 /** How long a call that never connected keeps trying. */
 export const CONNECT_LIMIT_MS = 60_000;
+/**
+ * A call not connected after this long says why it may not (ICE may never say it failed: with no
+ * candidate to try it just waits).
+ */
+export const DIAGNOSE_AFTER_MS = 15_000;
 /** Delays between ICE restarts while the media is down; the last one repeats. */
 export const RESTART_BACKOFF_MS = [2000, 5000, 10_000, 15_000];
 /** No packet from them for this long, on a connection that says it is up: the link is unstable. */
@@ -133,8 +138,8 @@ export class CallSession extends EventTarget {
     this.stats = null;
     /** @type {Map<string, any> | null} */
     this.lastReport = null;
-    /** @type {Record<'ring'|'away'|'restart'|'lost', any>} */
-    this.timers = { ring: undefined, away: undefined, restart: undefined, lost: undefined };
+    /** @type {Record<'ring'|'away'|'restart'|'lost'|'diagnose', any>} */
+    this.timers = { ring: undefined, away: undefined, restart: undefined, lost: undefined, diagnose: undefined };
     /** Whether the link carries the chat and files channels (both sides can). */
     this.data = false;
     this.closed = false;
@@ -193,6 +198,19 @@ export class CallSession extends EventTarget {
     call.start(localStream);
     this.#fire('accepted');
     this.#armLostLimit();
+    if (!this.everConnected && this.timers.diagnose === undefined) {
+      this.timers.diagnose = this.clock.setTimeout(() => {
+        if (!this.everConnected) this.#diagnose();
+      }, DIAGNOSE_AFTER_MS);
+    }
+  }
+
+  /** Works out why the connection could not be made, from what this side's ICE found. */
+  #diagnose() {
+    const call = this.call;
+    if (!call) return;
+    this.failure = whyNotConnected({ iceServers: this.iceServers, gathered: call.gathered, errors: call.iceErrors });
+    this.#changed();
   }
 
   /** Ends the call if the media is not up within the limit (from now, or from when it went down). */
@@ -301,10 +319,7 @@ export class CallSession extends EventTarget {
     }
     this.mediaUp = false;
     this.unstable = false;
-    const call = this.call;
-    if (state === 'failed' && call && !this.everConnected) {
-      this.failure = whyNotConnected({ iceServers: this.iceServers, gathered: call.gathered, errors: call.iceErrors });
-    }
+    if (state === 'failed' && !this.everConnected) this.#diagnose();
     this.#fire('media-interrupted');
     this.#armLostLimit();
     this.#scheduleRestart();

@@ -59,7 +59,9 @@ export class Tiles {
     parts.tile.classList.toggle('screen', screen);
     if (parts.video.getAttribute('aria-label') !== label) parts.video.setAttribute('aria-label', label);
     const noPicture = t.picture === 'off' || t.picture === 'missing';
-    const live = !noPicture && !!t.stream && t.stream.getVideoTracks().length > 0;
+    // Until the connection is up its video is black: the words say what is going on instead.
+    const connected = t.state === 'connected' || t.state === 'reconnecting';
+    const live = connected && !noPicture && !!t.stream && t.stream.getVideoTracks().length > 0;
     parts.video.classList.toggle('live', live);
     this.showStream(parts.video, t.stream);
     show(parts.placeholder, !live);
