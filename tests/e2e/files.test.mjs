@@ -18,7 +18,8 @@ test('a 200 MB file arrives whole and verified, with the receiver\'s memory flat
   await bob.page.getByRole('button', { name: /^Chat, 1 unread/ }).click();
   await transfer(bob, 'big.bin (210 MB) from Ada').getByText('Wants to send you this file').waitFor({ timeout: 30_000 });
   const heapBefore = await heapMiB(bob);
-  const downloading = bob.page.waitForEvent('download', { timeout: 170_000 });
+  // Each wait ends well inside the file's time limit, so a stuck transfer says where it stuck.
+  const downloading = bob.page.waitForEvent('download', { timeout: 120_000 });
   await transfer(bob, 'big.bin').getByRole('button', { name: 'Save big.bin' }).click();
 
   // Sample the receiver's heap all through the transfer.
@@ -30,7 +31,10 @@ test('a 200 MB file arrives whole and verified, with the receiver\'s memory flat
     }
   })();
   await transfer(bob, 'big.bin').getByText(/Receiving · .* of 210 MB · .*\/s · .* left/).waitFor({ timeout: 30_000 });
-  await transfer(bob, 'big.bin').getByText('Saved · verified').waitFor({ timeout: 170_000 });
+  await transfer(bob, 'big.bin').getByText('Saved · verified').waitFor({ timeout: 100_000 }).catch(async (e) => {
+    const rows = await Promise.all([ada, bob].map(async (p) => `${p.name}: ${await transfer(p, 'big.bin').textContent().catch(() => '(no row)')} | ${await p.page.locator('#callState').textContent()}`));
+    throw new Error(`the transfer did not finish: ${rows.join(' / ')}`, { cause: e });
+  });
   await sampling;
   await transfer(ada, 'big.bin').getByText('Bob has it · verified').waitFor({ timeout: 10_000 });
   const saved = await (await downloading).path();
