@@ -123,17 +123,11 @@ const results = {};
   const app = await DesktopApp.launch({ netns: net.ns.host });
   try {
     const room = freshRoom('bench-recovery-app');
-    await app.fill('Name', 'Nell');
-    await app.fill('Server', `${HOST_IP}:${server.port}`);
-    await app.fill('Room', room);
-    await app.clickButton('Join');
+    await app.joinRoom({ name: 'Nell', server: `${HOST_IP}:${server.port}`, room });
     const ada = await openPerson(browser, server.url, 'Ada');
     await ada.joinAndWait(room);
     await app.waitForText('presence', /Ada is here/, 30_000);
-    await app.clickButton('Call');
-    await ada.page.getByRole('alertdialog').filter({ hasText: 'Nell is calling' }).waitFor();
-    await ada.button('Accept').click();
-    await app.waitForText('callState', /In a call with Ada/, 30_000);
+    await app.callWith(ada, 'Nell');
     const painted = () => app.script(`return Number(document.querySelector('canvas[aria-label="Video of Ada"]')?.dataset.frames ?? -1)`);
     const runs = { app: [], ada: [] };
     for (let i = 0; i < RUNS; i += 1) {

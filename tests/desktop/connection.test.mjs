@@ -32,11 +32,7 @@ const rowsOf = (selector) => app.script(`
 
 test('Test connection in the app gathers through its engine and finds the relay', async () => {
   const room = freshRoom('native-net');
-  await app.fill('Name', 'Nell');
-  await app.fill('Server', server.url.replace('http://', ''));
-  await app.fill('Room', room);
-  await app.clickButton('Join');
-  await app.waitForText('presence', /Waiting for someone/);
+  await app.joinRoom({ name: 'Nell', server: server.url.replace('http://', ''), room });
   await app.clickButton('Stats');
   await app.clickButton('Test connection');
   await app.waitForText('connectionTest', /Calls should connect from any network/, 20_000);
@@ -50,10 +46,7 @@ test('Test connection in the app gathers through its engine and finds the relay'
   const guest = await Person.open(browser, `${server.url}/?room=${room}`, 'Gus');
   await guest.joinAndWait(room);
   await app.waitForText('presence', /Gus is here/);
-  await app.clickButton('Call');
-  await guest.page.getByRole('alertdialog').filter({ hasText: 'Nell is calling' }).waitFor();
-  await guest.button('Accept').click();
-  await app.waitForText('callState', /In a call with Gus/, 30_000);
+  await app.callWith(guest, 'Nell');
   await waitFor(async () => /^Direct/.test((await rowsOf('#statsList')).Connection ?? ''), 15_000, 'the app\'s stats to say how the media travels');
   await waitFor(async () => /^(LAN|Direct)$/.test((await app.text('remotePath')) ?? ''), 5000, 'the tile\'s badge');
   await guest.page.locator('#statsBtn').click();
@@ -72,10 +65,7 @@ test('the server away for 20 s mid-call: the app\'s call goes on, says so, and i
   await app.clickButton('Join');
   await guest.joinAndWait(room);
   await app.waitForText('presence', /Gus is here/);
-  await app.clickButton('Call');
-  await guest.page.getByRole('alertdialog').filter({ hasText: 'Nell is calling' }).waitFor();
-  await guest.button('Accept').click();
-  await app.waitForText('callState', /In a call with Gus/, 30_000);
+  await app.callWith(guest, 'Nell');
   await guest.framesAdvance(20, 'remoteVideo', 30_000);
 
   const port = server.port;

@@ -127,6 +127,31 @@ export class DesktopApp {
     }
   }
 
+  /**
+   * Joins `room` on the server at `server` (host:port) as `name`, as a person fills the join
+   * screen, and waits until the room shows.
+   * @param {{name: string, server: string, room: string}} where
+   */
+  async joinRoom({ name, server, room }) {
+    await this.fill('Name', name);
+    await this.fill('Server', server);
+    await this.fill('Room', room);
+    await this.clickButton('Join');
+    await this.waitForText('presence', /Waiting for someone| is here| are here/, 20_000);
+  }
+
+  /**
+   * Rings the room with Call; `guest` (a Chromium {@link import('../e2e/harness.mjs').Person})
+   * accepts the ring from `caller`, and both are in the call.
+   * @param {import('../e2e/harness.mjs').Person} guest @param {string} caller the app's name
+   */
+  async callWith(guest, caller) {
+    await this.clickButton('Call');
+    await guest.page.getByRole('alertdialog').filter({ hasText: `${caller} is calling` }).waitFor();
+    await guest.button('Accept').click();
+    await this.waitForText('callState', new RegExp(`In a call with ${guest.name}`), 30_000);
+  }
+
   /** Types into the input labelled `label`. */
   async fill(label, value) {
     const ok = await this.script(`

@@ -77,18 +77,11 @@ test.after(async () => {
 
 async function inACallWithTheApp() {
   const room = freshRoom('net-app');
-  await app.fill('Name', 'Nell');
-  await app.fill('Server', `${HOST_IP}:${server.port}`);
-  await app.fill('Room', room);
-  await app.clickButton('Join');
-  await app.waitForText('presence', /Waiting for someone/, 20_000);
+  await app.joinRoom({ name: 'Nell', server: `${HOST_IP}:${server.port}`, room });
   ada = await openPerson(browser, server.url, 'Ada');
   await ada.joinAndWait(room);
   await app.waitForText('presence', /Ada is here/);
-  await app.clickButton('Call');
-  await ada.page.getByRole('alertdialog').filter({ hasText: 'Nell is calling' }).waitFor();
-  await ada.button('Accept').click();
-  await app.waitForText('callState', /In a call with Ada/, 30_000);
+  await app.callWith(ada, 'Nell');
   await ada.tileAdvances('Nell', 10, 30_000);
   const painted = () => app.script(`return Number(document.querySelector('canvas[aria-label="Video of Ada"]')?.dataset.frames ?? -1)`);
   await waitFor(async () => (await painted()) >= 20, 20_000, 'the app to paint Ada');
