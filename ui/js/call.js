@@ -180,6 +180,12 @@ export class Call extends EventTarget {
     try {
       if (data.kind === 'description') {
         const description = data.description;
+        // The same description again: an offer re-sent because its answer seemed lost. The offer
+        // gets our answer again; an answer already applied is nothing new.
+        if (description.sdp === pc.remoteDescription?.sdp && pc.signalingState === 'stable') {
+          if (description.type === 'offer' && pc.localDescription) this.send(payload.description(pc.localDescription));
+          return;
+        }
         // Perfect negotiation as in webrtc/samples: an answer being applied does not make the
         // next offer a collision.
         const readyForOffer = !this.makingOffer && (pc.signalingState === 'stable' || this.srdAnswerPending);
