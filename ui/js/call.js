@@ -104,7 +104,11 @@ export class Call extends EventTarget {
       this.dispatchEvent(new CustomEvent('remote-stream', { detail: { stream: this.remoteStream } }));
     };
     pc.onnegotiationneeded = async () => {
-      if (!this.mayOffer || this.closed) return;
+      // The impolite side makes every offer (the first, and each ICE restart): the polite side's
+      // own negotiationneeded, after it answers with its streams set, would offer what is agreed
+      // already, and crossing a new connection's first negotiation it made GStreamer 1.22 answer
+      // with the wrong DTLS role.
+      if (!this.mayOffer || this.polite || this.closed) return;
       try {
         this.makingOffer = true;
         await pc.setLocalDescription();

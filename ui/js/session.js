@@ -32,6 +32,11 @@ export const CONNECT_LIMIT_MS = 60_000;
 export const DIAGNOSE_AFTER_MS = 15_000;
 /** Delays between ICE restarts while the media is down; the last one repeats. */
 export const RESTART_BACKOFF_MS = [2000, 5000, 10_000, 15_000];
+/**
+ * A connection made anew is given this long to connect before it is replaced again: its offer
+ * may reach the other side only seconds after the path heals (TCP's retransmission backoff).
+ */
+export const RELINK_PATIENCE_MS = 15_000;
 /** No packet from them for this long, on a connection that says it is up: the link is unstable. */
 export const UNSTABLE_AFTER_MS = 1500;
 /**
@@ -100,6 +105,8 @@ export class CallSession extends EventTarget {
     this.generation = 0;
     /** Whether the media has flowed at least once in this call. */
     this.everConnected = false;
+    /** When the current connection was made (clock ms). */
+    this.linkedAt = 0;
     /** @type {CallState} */
     this.state = 'idle';
     /** @type {Call | null} */
@@ -182,6 +189,7 @@ export class CallSession extends EventTarget {
     this.clock.clearTimeout(this.timers.ring);
     if (this.state === 'idle') this.#fire('ring-received');
     const generation = this.generation;
+    this.linkedAt = this.clock.now();
     const call = new Call({ polite: this.polite, iceServers: this.iceServers, send: (data) => this.send(withCall(data, this.callId, generation)), data: this.data });
     this.call = call;
     call.addEventListener('data', (e) => this.#onData(/** @type {CustomEvent} */ (e).detail));
@@ -248,7 +256,7 @@ export class CallSession extends EventTarget {
     // the same offer again, rather than another one.
     if (call.resendOffer()) return;
     if (call.canRestartIce) call.restartIce();
-    else this.#relink(this.generation + 1);
+    else if (this.clock.now() - this.linkedAt >= RELINK_PATIENCE_MS) this.#relink(this.generation + 1);
   }
 
   /**
