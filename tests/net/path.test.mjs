@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshRoom, connectCall } from '../e2e/harness.mjs';
+import { freshRoom, connectCall, waitFor } from '../e2e/harness.mjs';
 import { Network, HOST_IP, GUEST_IP, ROUTER_HOST_IP } from './netns.mjs';
 import { browserIn, openPerson, selectedPair, describePair, statsValue, openStats, localCandidates } from './scene.mjs';
 
@@ -113,9 +113,11 @@ test('guest behind NAT, no STUN or TURN: ICE still connects through a peer-refle
 
 test('guest behind NAT with coturn as STUN: the guest learns its server-reflexive address, and the call is direct', async (t) => {
   const { ada, bob, pairs } = await callAcross(t, { nat: true, stun: true });
-  const gathered = await localCandidates(ada);
+  // The call can connect (peer-reflexive) before the STUN server's answer is in.
+  let gathered = [];
+  await waitFor(async () => (gathered = await localCandidates(ada)).includes(`srflx ${ROUTER_HOST_IP}`), 10_000,
+    () => `Ada to gather a server-reflexive candidate at the NAT's address (gathered: ${gathered.join(', ')})`);
   t.diagnostic(`Ada gathered: ${gathered.join(', ')}`);
-  assert.ok(gathered.includes(`srflx ${ROUTER_HOST_IP}`), 'Ada has a server-reflexive candidate at the NAT\'s address');
   assert.ok(pairs.ada && pairs.bob, 'both have a selected candidate pair');
   assert.equal(pairs.ada.local.address, ROUTER_HOST_IP, 'Ada is seen at the NAT\'s address');
   assert.ok(['srflx', 'prflx'].includes(pairs.ada.local.candidateType), `Ada's local candidate is reflexive (${pairs.ada.local.candidateType})`);
