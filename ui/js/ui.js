@@ -288,6 +288,8 @@ export class Page {
     }[v.connection];
     el.connection.textContent = connectionText;
     show(el.connection, inRoom && connectionText !== '');
+    // Away from the server, who is in the room is not known: "Waiting for someone" would be untrue.
+    show(el.presence, v.connection !== 'reconnecting');
 
     // Messages.
     show(el.notice, v.notice !== null);
