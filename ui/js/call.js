@@ -70,7 +70,6 @@ export class Call extends EventTarget {
     this.gathered = new Set();
     /** What went wrong while gathering, for a diagnosis. @type {{url: string, errorCode: number, errorText: string}[]} */
     this.iceErrors = [];
-    this.everConnected = false;
     /** @type {MediaStream | null} */
     this.localStream = null;
     /**
@@ -134,7 +133,6 @@ export class Call extends EventTarget {
   #onConnectionState() {
     const state = this.pc.connectionState;
     if (state === 'connected') {
-      this.everConnected = true;
       this.dispatchEvent(new CustomEvent('media', { detail: { state: 'up' } }));
     } else if (state === 'disconnected') {
       this.dispatchEvent(new CustomEvent('media', { detail: { state: 'interrupted' } }));
@@ -279,13 +277,12 @@ export class Call extends EventTarget {
   }
 
   /**
-   * Asks for new ICE candidates on both sides; the offer goes out through negotiationneeded. An
-   * offer still waiting for its answer (lost with a signaling connection) is sent again instead:
-   * a restart would wait for that answer first.
+   * Asks for new ICE candidates on both sides; the offer goes out through negotiationneeded. (An
+   * offer still waiting for its answer would hold the restart back: the session sends that one
+   * again first, with {@link resendOffer}.)
    */
   restartIce() {
-    if (this.closed || this.resendOffer()) return;
-    this.pc.restartIce();
+    if (!this.closed) this.pc.restartIce();
   }
 
   /**
