@@ -7,6 +7,7 @@ import { freshRoom, connectCall } from '../e2e/harness.mjs';
 import { Network } from './netns.mjs';
 import { browserIn, openPerson, record } from './scene.mjs';
 
+/** No STUN or TURN unless a test gives them, whatever this process's environment or a .env says. */
 export const NO_ICE = { RUST_LOG: 'error', STUN_SERVER_ID: '', TURN_URLS: '', TURN_USERNAME: '', TURN_CREDENTIAL: '', TURN_SECRET: '' };
 
 /** How long the pictures have to come back after a heal. */
@@ -17,26 +18,31 @@ export const UNSTABLE_WITHIN_MS = 3500;
 export const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The network (guest routed, no NAT), the server, a Chromium in each namespace, and Ada and Bob
- * in a call with both pictures advancing.
+ * The network, the server, a Chromium in each namespace, and Ada (guest) and Bob (host) in a call
+ * with both pictures advancing.
  * @param {import('node:test').TestContext} t
+ * @param {{nat?: boolean, turn?: boolean, stun?: boolean, forceRelay?: boolean}} [options] nat:
+ *   the guest behind NAT; turn: coturn as TURN in the host namespace; stun: coturn as STUN only,
+ *   there; forceRelay: every connection relay-only (the page has no such setting: the test wraps
+ *   RTCPeerConnection)
  */
-export async function inACall(t) {
-  const net = new Network();
+export async function inACall(t, { nat = false, turn = false, stun = false, forceRelay = false } = {}) {
+  const net = new Network({ nat });
   /** @type {import('playwright-core').Browser[]} */
   const browsers = [];
   t.after(async () => {
     for (const b of browsers) await b.close().catch(() => {});
     await net.close();
   });
-  const server = await net.startServer({ env: NO_ICE });
+  const coturn = turn || stun ? await net.startTurn({ where: 'host', stunOnly: !turn }) : null;
+  const server = await net.startServer({ env: { ...NO_ICE, ...coturn?.env } });
   const bobBrowser = await browserIn(net.ns.host, server.url);
   browsers.push(bobBrowser);
   const adaBrowser = await browserIn(net.ns.guest, server.url);
   browsers.push(adaBrowser);
-  const ada = await openPerson(adaBrowser, server.url, 'Ada');
-  const bob = await openPerson(bobBrowser, server.url, 'Bob');
-  const room = freshRoom('outage');
+  const ada = await openPerson(adaBrowser, server.url, 'Ada', { forceRelay });
+  const bob = await openPerson(bobBrowser, server.url, 'Bob', { forceRelay });
+  const room = freshRoom('net');
   await ada.joinAndWait(room);
   await bob.joinAndWait(room);
   await ada.page.getByText('Bob is here', { exact: true }).waitFor();

@@ -7,43 +7,19 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshRoom, connectCall, waitFor } from '../e2e/harness.mjs';
-import { Network, HOST_IP, GUEST_IP, ROUTER_HOST_IP } from './netns.mjs';
-import { browserIn, openPerson, selectedPair, describePair, statsValue, openStats, localCandidates } from './scene.mjs';
-
-/** No STUN or TURN unless a test gives them, whatever this process's environment or a .env says. */
-const NO_ICE = { RUST_LOG: 'error', STUN_SERVER_ID: '', TURN_URLS: '', TURN_USERNAME: '', TURN_CREDENTIAL: '', TURN_SECRET: '' };
+import { waitFor } from '../e2e/harness.mjs';
+import { HOST_IP, GUEST_IP, ROUTER_HOST_IP } from './netns.mjs';
+import { selectedPair, describePair, statsValue, openStats, localCandidates } from './scene.mjs';
+import { inACall } from './call.mjs';
 
 /**
- * Sets up the network, the server, a Chromium in each namespace, and Ada and Bob in a call.
+ * Ada and Bob in a call across the network (call.mjs), and the candidate pair each selected.
  * @param {import('node:test').TestContext} t
  * @param {{nat?: boolean, turn?: boolean, stun?: boolean, forceRelay?: boolean}} options
- *   turn: coturn as TURN in the host namespace; stun: coturn as STUN only, there
  */
-async function callAcross(t, { nat = false, turn = false, stun = false, forceRelay = false }) {
-  const net = new Network({ nat });
-  /** @type {import('playwright-core').Browser[]} */
-  const browsers = [];
-  t.after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    await net.close();
-  });
-  const coturn = turn || stun ? await net.startTurn({ where: 'host', stunOnly: !turn }) : null;
-  const server = await net.startServer({ env: { ...NO_ICE, ...coturn?.env } });
+async function callAcross(t, options) {
+  const { net, server, ada, bob } = await inACall(t, options);
   assert.equal(server.url, `http://${HOST_IP}:${server.port}`);
-  const bobBrowser = await browserIn(net.ns.host, server.url);
-  browsers.push(bobBrowser);
-  const adaBrowser = await browserIn(net.ns.guest, server.url);
-  browsers.push(adaBrowser);
-  const ada = await openPerson(adaBrowser, server.url, 'Ada', { forceRelay });
-  const bob = await openPerson(bobBrowser, server.url, 'Bob', { forceRelay });
-  const room = freshRoom('net');
-  await ada.joinAndWait(room);
-  await bob.joinAndWait(room);
-  await ada.page.getByText('Bob is here', { exact: true }).waitFor();
-  await bob.page.getByText('Ada is here', { exact: true }).waitFor();
-  await connectCall(ada, bob);
-  await Promise.all([ada.tileAdvances('Bob'), bob.tileAdvances('Ada')]);
   const pairs = { ada: await selectedPair(ada), bob: await selectedPair(bob) };
   t.diagnostic(`Ada (guest) selected ${describePair(pairs.ada)}`);
   t.diagnostic(`Bob (host) selected ${describePair(pairs.bob)}`);
